@@ -1,0 +1,90 @@
+using System.Text.Json;
+using Isaac.Cli.Shell;
+using Isaac.Core;
+using Isaac.Core.Dispatch;
+using Isaac.Core.Hosting;
+using Isaac.Core.Internal;
+using Isaac.Core.Manifests;
+
+namespace Isaac.Cli;
+
+/// <summary>The top-level actions of the <c>isaac</c> executable.</summary>
+internal static class Commands
+{
+    public static async Task<int> RunOnceAsync(string line, bool json, IsaacSettings settings, CancellationToken cancellationToken)
+    {
+        using var host = await IsaacHost.StartAsync(settings, cancellationToken: cancellationToken);
+        using var cancel = CancelOnCtrlC.Start(cancellationToken);
+        var terminal = Terminal.Detect();
+        var result = await host.Dispatcher.DispatchAsync(line, host.Session(terminal.Interactive, terminal.Width), Environment.CurrentDirectory, cancel.Token);
+        if (json)
+        {
+            Console.Out.WriteLine(JsonSerializer.Serialize(result, IsaacJson.Readable.CommandResult));
+        }
+        else
+        {
+            ResultPrinter.Print(result, terminal);
+        }
+
+        return result.ExitCode;
+    }
+
+    public static async Task<int> ShellAsync(IsaacSettings settings)
+    {
+        using var host = await IsaacHost.StartAsync(settings);
+        var terminal = Terminal.Detect();
+        foreach (var problem in host.Catalog.Problems)
+        {
+            Console.Error.WriteLine($"isaac: warning: {problem}");
+        }
+
+        return terminal.Interactive
+            ? await new InteractiveShell(host, terminal).RunAsync()
+            : await RunScriptAsync(host, terminal);
+    }
+
+    public static async Task<int> ValidateAsync(string? path, IsaacSettings settings, CancellationToken cancellationToken)
+    {
+        var loader = await ManifestLoader.CreateAsync(cancellationToken);
+        var roots = path is null ? IsaacHost.ManifestRoots(settings) : [path];
+        var catalog = CommandCatalog.Load(loader, roots);
+        foreach (var command in catalog.Commands)
+        {
+            Console.Out.WriteLine($"ok    {command.Name,-16} {command.ManifestPath}");
+        }
+
+        foreach (var problem in catalog.Problems)
+        {
+            Console.Out.WriteLine($"error {problem}");
+        }
+
+        var checkedCount = roots.SelectMany(CommandCatalog.FindManifests).Count();
+        Console.Out.WriteLine($"{checkedCount} manifest(s) checked, {catalog.Commands.Count} loaded, {catalog.Problems.Count} problem(s).");
+        return catalog.Problems.Count == 0 ? 0 : 1;
+    }
+
+    // Not a terminal (a pipe, a file, CI): one line at a time, plain results, no prompt.
+    private static async Task<int> RunScriptAsync(IsaacHost host, Terminal terminal)
+    {
+        var status = 0;
+        while (await Console.In.ReadLineAsync() is { } line)
+        {
+            if (BuiltIns.TryRun(line, out var exit))
+            {
+                if (exit is { } code)
+                {
+                    return code;
+                }
+
+                continue;
+            }
+
+            using var cancel = CancelOnCtrlC.Start(CancellationToken.None);
+            var result = await host.Dispatcher.DispatchAsync(line, host.Session(interactive: false, terminal.Width), Environment.CurrentDirectory, cancel.Token);
+            ResultPrinter.Print(result, terminal);
+            status = result.ExitCode;
+        }
+
+        return status;
+    }
+}

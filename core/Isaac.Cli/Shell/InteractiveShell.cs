@@ -1,0 +1,84 @@
+using Isaac.Core.Hosting;
+using RadLine;
+using Spectre.Console;
+
+namespace Isaac.Cli.Shell;
+
+/// <summary>The interactive prompt: line editing, persisted history, completion of command names.</summary>
+internal sealed class InteractiveShell(IsaacHost host, Terminal terminal)
+{
+    private const int HistoryLimit = 1000;
+
+    public async Task<int> RunAsync()
+    {
+        var editor = new LineEditor
+        {
+            Prompt = new ShellPrompt(),
+            Completion = new CommandCompletion(host.Catalog.Descriptors.Select(d => d.Usage)),
+        };
+        var history = new History(host.Settings.HistoryPath, HistoryLimit);
+        foreach (var line in history.Load())
+        {
+            editor.History.Add(line);
+        }
+
+        while (true)
+        {
+            string? line;
+            using (var reading = CancelOnCtrlC.Start(CancellationToken.None))
+            {
+                try
+                {
+                    line = await editor.ReadLine(reading.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    AnsiConsole.WriteLine("^C");
+                    continue;
+                }
+            }
+
+            if (line is null)
+            {
+                return 0;
+            }
+
+            if (string.IsNullOrWhiteSpace(line))
+            {
+                continue;
+            }
+
+            editor.History.Add(line);
+            history.Append(line);
+            if (BuiltIns.TryRun(line, out var exit))
+            {
+                if (exit is { } code)
+                {
+                    return code;
+                }
+
+                continue;
+            }
+
+            using var running = CancelOnCtrlC.Start(CancellationToken.None);
+            var result = await host.Dispatcher.DispatchAsync(line, host.Session(interactive: true, Terminal.Detect().Width), Environment.CurrentDirectory, running.Token);
+            ResultPrinter.Print(result, terminal);
+        }
+    }
+
+    private sealed class ShellPrompt : ILineEditorPrompt
+    {
+        public (Markup Markup, int Margin) GetPrompt(ILineEditorState state, int line) => (new Markup("[bold]isaac>[/]"), 1);
+    }
+
+    private sealed class CommandCompletion(IEnumerable<string> usages) : ITextCompletion
+    {
+        private readonly string[] _usages = usages.Order(StringComparer.Ordinal).ToArray();
+
+        // Only the first word of a line is a command name.
+        public IEnumerable<string> GetCompletions(string prefix, string word, string suffix) =>
+            string.IsNullOrWhiteSpace(prefix) && word.StartsWith('/')
+                ? _usages.Where(u => u.StartsWith(word, StringComparison.Ordinal))
+                : [];
+    }
+}

@@ -1,0 +1,61 @@
+using System.Text.Json.Serialization;
+using Isaac.Plugins;
+
+namespace Isaac.Core.Dispatch;
+
+/// <summary>What the shell shows for one line: a handler's response, or the typed error that replaced it.</summary>
+internal sealed record CommandResult
+{
+    [JsonPropertyName("command")]
+    public string? Command { get; init; }
+
+    [JsonPropertyName("status")]
+    public string Status { get; init; } = ResponseStatus.Success;
+
+    [JsonPropertyName("stdout")]
+    public string Stdout { get; init; } = "";
+
+    [JsonPropertyName("stderr")]
+    public string Stderr { get; init; } = "";
+
+    [JsonPropertyName("kind")]
+    public string Kind { get; init; } = "text";
+
+    [JsonPropertyName("meta")]
+    public IReadOnlyDictionary<string, string> Meta { get; init; } = new Dictionary<string, string>();
+
+    [JsonPropertyName("exit_code")]
+    public int ExitCode { get; init; }
+
+    [JsonPropertyName("error")]
+    public ErrorCode? Error { get; init; }
+
+    [JsonIgnore]
+    public bool Succeeded => Status == ResponseStatus.Success;
+
+    public static CommandResult From(string command, CommandResponse response)
+    {
+        var failed = response.Status == ResponseStatus.Error;
+        return new CommandResult
+        {
+            Command = command,
+            Status = failed ? ResponseStatus.Error : ResponseStatus.Success,
+            Stdout = response.Stdout,
+            Stderr = response.Stderr,
+            Kind = response.Kind,
+            Meta = response.Meta,
+            ExitCode = response.ExitCode ?? (failed ? 1 : 0),
+            Error = failed ? ErrorCode.HandlerFailed : null,
+        };
+    }
+
+    public static CommandResult Failure(string? command, ErrorCode error, string message, string stdout = "", int? exitCode = null) => new()
+    {
+        Command = command,
+        Status = ResponseStatus.Error,
+        Stdout = stdout,
+        Stderr = message,
+        ExitCode = exitCode is { } code && code != 0 ? code : error.ExitStatus(),
+        Error = error,
+    };
+}

@@ -1,0 +1,168 @@
+using Isaac.Core.Execution;
+using Isaac.Core.Manifests;
+using Isaac.Core.Plugins;
+using Isaac.Plugins;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Isaac.Core.Dispatch;
+
+/// <summary>Turns one line of input into a result: classify, match, bind, check the tier, run the handler.</summary>
+internal sealed class Dispatcher(
+    CommandCatalog catalog,
+    IHandlerRunner scripts,
+    IHandlerRunner plugins,
+    TierPolicy? policy = null,
+    TimeProvider? time = null,
+    ILogger<Dispatcher>? logger = null)
+{
+    /// <summary>The manifest name that serves <c>!device …</c> routes (shipped by the device-route command).</summary>
+    public const string RouteCommand = "device-route";
+
+    private readonly TierPolicy _policy = policy ?? TierPolicy.Default;
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+    private readonly ILogger _logger = logger ?? NullLogger<Dispatcher>.Instance;
+    private readonly TerminalShell _shell = new();
+
+    public CommandCatalog Catalog => catalog;
+
+    public async Task<CommandResult> DispatchAsync(string line, SessionInfo session, string workingDirectory, CancellationToken cancellationToken = default)
+    {
+        var input = ParsedInput.Parse(line, catalog);
+        try
+        {
+            return input switch
+            {
+                { Kind: InputKind.Meta, Match: { } match } => await RunAsync(match, input.Text, session, workingDirectory, cancellationToken).ConfigureAwait(false),
+                { Kind: InputKind.Route, Device: { } device, RoutedText: { } routed } => await RouteAsync(input.Text, device, routed, session, workingDirectory, cancellationToken).ConfigureAwait(false),
+                { Kind: InputKind.UnknownMeta } => NotFound(input.Text),
+                { Kind: InputKind.Shell } => await ShellAsync(input.Text, session, workingDirectory, cancellationToken).ConfigureAwait(false),
+                _ => new CommandResult(),
+            };
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            _logger.LogInformation("Cancelled: {Line}", input.Text);
+            return CommandResult.Failure(input.Match?.Command.Name, ErrorCode.Cancelled, $"Cancelled: {input.Text}");
+        }
+    }
+
+    /// <summary>Runs a matched meta-command: the core of dispatch, also used for routed commands arriving from the hub.</summary>
+    public async Task<CommandResult> RunAsync(CommandMatch match, string text, SessionInfo session, string workingDirectory, CancellationToken cancellationToken = default)
+    {
+        var command = match.Command;
+        var maxTier = _policy.MaxTierFor(session.Origin);
+        if (command.Manifest.Security.Tier > maxTier)
+        {
+            var who = session.Origin == "local" ? "from this device" : $"from remote devices ('{session.Origin}')";
+            return CommandResult.Failure(command.Name, ErrorCode.Denied,
+                $"Command '{command.Name}' is tier {command.Manifest.Security.Tier}, but this device runs at most tier {maxTier} {who}. See docs/security.md to change the policy.");
+        }
+
+        if (ArgumentWords.Split(match.ArgsText) is not { } words)
+        {
+            return CommandResult.Failure(command.Name, ErrorCode.BadArguments, $"Command '{command.Name}': a quote in '{match.ArgsText}' is never closed.");
+        }
+
+        var arguments = new Dictionary<string, string>(StringComparer.Ordinal);
+        var specs = command.Manifest.Arguments;
+        for (var i = 0; i < specs.Length; i++)
+        {
+            if (i < words.Count)
+            {
+                arguments[specs[i].Name] = words[i];
+            }
+            else if (specs[i].Required)
+            {
+                return CommandResult.Failure(command.Name, ErrorCode.BadArguments,
+                    $"Command '{command.Name}' needs argument '{specs[i].Name}'{(specs[i].Description.Length > 0 ? $" ({specs[i].Description})" : "")}. Usage: {Usage(command)}");
+            }
+        }
+
+        var request = new CommandRequest
+        {
+            Command = command.Name,
+            Text = text,
+            Captures = match.Captures,
+            Args = words,
+            Arguments = arguments,
+            WorkingDirectory = workingDirectory,
+            Session = session,
+            Deadline = _time.GetUtcNow() + command.Timeout,
+        };
+
+        var started = _time.GetTimestamp();
+        try
+        {
+            var runner = command.Kind == HandlerKind.Plugin ? plugins : scripts;
+            var response = await runner.RunAsync(command, request, cancellationToken).ConfigureAwait(false);
+            _logger.LogInformation("Ran {Command} ({Status}) in {Elapsed}", command.Name, response.Status, _time.GetElapsedTime(started));
+            return CommandResult.From(command.Name, response);
+        }
+        catch (HandlerException ex)
+        {
+            _logger.LogWarning("{Command} failed: {Failure} {Message}", command.Name, ex.Failure, ex.Message);
+            return CommandResult.Failure(command.Name, ex.Failure, ex.Message, ex.PartialStdout, ex.ExitCode);
+        }
+        catch (PluginLoadException ex)
+        {
+            _logger.LogError(ex, "Plugin for {Command} failed to load", command.Name);
+            return CommandResult.Failure(command.Name, ErrorCode.HandlerFailed, ex.Message);
+        }
+    }
+
+    private Task<CommandResult> RouteAsync(string text, string device, string routed, SessionInfo session, string workingDirectory, CancellationToken cancellationToken)
+    {
+        if (catalog.Find(RouteCommand) is not { } router)
+        {
+            return Task.FromResult(CommandResult.Failure(null, ErrorCode.NotFound,
+                $"Cannot route to '{device}': no '{RouteCommand}' command is installed to carry '!device' routes."));
+        }
+
+        var captures = new Dictionary<string, string>(StringComparer.Ordinal) { ["device"] = device, ["text"] = routed };
+        var match = new CommandMatch(router, router.Triggers[0], captures, ArgsText: "");
+        return RunAsync(match, text, session, workingDirectory, cancellationToken);
+    }
+
+    private async Task<CommandResult> ShellAsync(string text, SessionInfo session, string workingDirectory, CancellationToken cancellationToken)
+    {
+        if (session.Origin != "local")
+        {
+            return CommandResult.Failure(null, ErrorCode.Denied, $"Plain shell commands never run for remote devices ('{session.Origin}'); route a meta-command instead.");
+        }
+
+        var exitCode = await _shell.RunAsync(text, workingDirectory, cancellationToken).ConfigureAwait(false);
+        return exitCode == 0
+            ? new CommandResult { ExitCode = 0 }
+            : new CommandResult { Status = ResponseStatus.Error, ExitCode = exitCode };
+    }
+
+    private CommandResult NotFound(string text)
+    {
+        var name = text.Split(' ', 2)[0].TrimStart('/');
+        var closest = catalog.Commands.Select(c => c.Name).MinBy(n => EditDistance(n, name));
+        var hint = closest is not null && EditDistance(closest, name) <= 2 ? $" Did you mean '/{closest}'?" : "";
+        return CommandResult.Failure(null, ErrorCode.NotFound, $"Unknown command '/{name}'.{hint} Type /help to list commands.");
+    }
+
+    private static string Usage(LoadedCommand command) =>
+        command.ToDescriptor().Usage + string.Concat(command.Manifest.Arguments.Select(a => a.Required ? $" <{a.Name}>" : $" [{a.Name}]"));
+
+    private static int EditDistance(string a, string b)
+    {
+        var previous = Enumerable.Range(0, b.Length + 1).ToArray();
+        for (var i = 1; i <= a.Length; i++)
+        {
+            var current = new int[b.Length + 1];
+            current[0] = i;
+            for (var j = 1; j <= b.Length; j++)
+            {
+                current[j] = Math.Min(Math.Min(current[j - 1], previous[j]) + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
+            }
+
+            previous = current;
+        }
+
+        return previous[b.Length];
+    }
+}

@@ -1,0 +1,64 @@
+using System.Text.RegularExpressions;
+using Isaac.Core.Manifests;
+
+namespace Isaac.Core.Dispatch;
+
+internal enum InputKind
+{
+    /// <summary>Nothing but white space.</summary>
+    Empty,
+
+    /// <summary>A meta-command whose trigger matched.</summary>
+    Meta,
+
+    /// <summary>Looks like <c>/name</c> but no command claims it.</summary>
+    UnknownMeta,
+
+    /// <summary><c>!device rest</c>: run <c>rest</c> on another device.</summary>
+    Route,
+
+    /// <summary>Anything else, for the system shell.</summary>
+    Shell,
+}
+
+/// <summary>One line of input, classified.</summary>
+internal sealed partial record ParsedInput(InputKind Kind, string Text)
+{
+    public CommandMatch? Match { get; init; }
+    public string? Device { get; init; }
+    public string? RoutedText { get; init; }
+
+    public static ParsedInput Parse(string line, CommandCatalog catalog)
+    {
+        var text = line.Trim();
+        if (text.Length == 0)
+        {
+            return new ParsedInput(InputKind.Empty, text);
+        }
+
+        if (catalog.Match(text) is { } match)
+        {
+            return new ParsedInput(InputKind.Meta, text) { Match = match };
+        }
+
+        if (RoutePattern().Match(text) is { Success: true } route)
+        {
+            return new ParsedInput(InputKind.Route, text) { Device = route.Groups["device"].Value, RoutedText = route.Groups["rest"].Value };
+        }
+
+        // "/usr/bin/ls" is a path for the shell; "/queue" is a meta-command nobody serves.
+        var first = text.Split(' ', 2)[0];
+        if (MetaPattern().IsMatch(first) && !File.Exists(first) && !Directory.Exists(first))
+        {
+            return new ParsedInput(InputKind.UnknownMeta, text);
+        }
+
+        return new ParsedInput(InputKind.Shell, text);
+    }
+
+    [GeneratedRegex(@"^!(?<device>[A-Za-z0-9][A-Za-z0-9._-]{0,62})\s+(?<rest>\S.*)$", RegexOptions.Singleline)]
+    private static partial Regex RoutePattern();
+
+    [GeneratedRegex(@"^/[A-Za-z][A-Za-z0-9_-]*$")]
+    private static partial Regex MetaPattern();
+}

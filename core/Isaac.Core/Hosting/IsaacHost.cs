@@ -1,0 +1,56 @@
+using Isaac.Core.Dispatch;
+using Isaac.Core.Execution;
+using Isaac.Core.Manifests;
+using Isaac.Core.Plugins;
+using Isaac.Plugins;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Isaac.Core.Hosting;
+
+/// <summary>The assembled host: settings, the command catalog, the runners and the dispatcher.</summary>
+internal sealed class IsaacHost : IDisposable
+{
+    private readonly PluginCatalog _plugins;
+
+    private IsaacHost(IsaacSettings settings, CommandCatalog catalog, PluginCatalog plugins, Dispatcher dispatcher)
+    {
+        Settings = settings;
+        Catalog = catalog;
+        _plugins = plugins;
+        Dispatcher = dispatcher;
+    }
+
+    /// <summary>The built-in manifests shipped next to the executable.</summary>
+    public static string BuiltInManifests => Path.Combine(AppContext.BaseDirectory, "manifests");
+
+    public IsaacSettings Settings { get; }
+    public CommandCatalog Catalog { get; }
+    public Dispatcher Dispatcher { get; }
+
+    /// <summary>Built-in manifests first, then the user's own; a user command can add, never silently replace.</summary>
+    public static IReadOnlyList<string> ManifestRoots(IsaacSettings settings) => [BuiltInManifests, settings.CommandsPath];
+
+    public static async Task<IsaacHost> StartAsync(IsaacSettings settings, ILoggerFactory? logs = null, CancellationToken cancellationToken = default)
+    {
+        logs ??= NullLoggerFactory.Instance;
+        var loader = await ManifestLoader.CreateAsync(cancellationToken).ConfigureAwait(false);
+        var catalog = CommandCatalog.Load(loader, ManifestRoots(settings));
+        var plugins = new PluginCatalog();
+        var context = new HandlerContext { Commands = catalog.Descriptors };
+        var dispatcher = new Dispatcher(catalog, new OutOfProcessRunner(), new InProcessRunner(plugins, context),
+            settings.Tiers, TimeProvider.System, logs.CreateLogger<Dispatcher>());
+        return new IsaacHost(settings, catalog, plugins, dispatcher);
+    }
+
+    public SessionInfo Session(bool interactive, int terminalWidth, bool online = false) => new()
+    {
+        Device = Settings.Device,
+        Online = online,
+        Interactive = interactive,
+        TerminalWidth = terminalWidth,
+        IsaacHome = Settings.Home,
+    };
+
+    public void Dispose() => _plugins.Dispose();
+}

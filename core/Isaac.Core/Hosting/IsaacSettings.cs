@@ -1,0 +1,103 @@
+using Isaac.Core.Dispatch;
+using YamlDotNet.Core;
+using YamlDotNet.Serialization;
+using YamlDotNet.Serialization.NamingConventions;
+
+namespace Isaac.Core.Hosting;
+
+/// <summary>
+/// Isaac's settings (DESIGN §8): a command-line flag wins over an environment variable, which wins over
+/// <c>&lt;ISAAC_HOME&gt;/config.yaml</c>, which wins over the defaults.
+/// </summary>
+internal sealed record IsaacSettings
+{
+    /// <summary>Isaac's home: queue, history, logs, user commands, config. The default is <c>~/.isaac</c>.</summary>
+    public required string Home { get; init; }
+
+    /// <summary>This device's name. The default is the host name.</summary>
+    public required string Device { get; init; }
+
+    /// <summary>The hub's address. The default is none: every route queues.</summary>
+    public string? Hub { get; init; }
+
+    /// <summary>This device's hub token. The default is none.</summary>
+    public string? Token { get; init; }
+
+    /// <summary>Which tiers may run here. The default is <see cref="TierPolicy.Default"/>.</summary>
+    public TierPolicy Tiers { get; init; } = TierPolicy.Default;
+
+    public string ConfigPath => Path.Combine(Home, "config.yaml");
+    public string CommandsPath => Path.Combine(Home, "commands");
+    public string HistoryPath => Path.Combine(Home, "history");
+    public string LogsPath => Path.Combine(Home, "logs");
+
+    /// <summary>Resolves the settings from flags (null when not given), the environment and the config file.</summary>
+    public static IsaacSettings Resolve(string? homeFlag = null, string? deviceFlag = null, string? hubFlag = null)
+    {
+        var home = Path.GetFullPath(homeFlag ?? Env("ISAAC_HOME")
+            ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".isaac"));
+        var file = ConfigFile.Read(Path.Combine(home, "config.yaml"));
+        return new IsaacSettings
+        {
+            Home = home,
+            Device = deviceFlag ?? Env("ISAAC_DEVICE") ?? file.Device ?? Environment.MachineName,
+            Hub = hubFlag ?? Env("ISAAC_HUB") ?? file.Hub,
+            Token = Env("ISAAC_TOKEN") ?? file.Token,
+            Tiers = new TierPolicy
+            {
+                LocalMaxTier = file.Tiers?.LocalMax ?? TierPolicy.Default.LocalMaxTier,
+                RemoteMaxTier = file.Tiers?.RemoteMax ?? TierPolicy.Default.RemoteMaxTier,
+            },
+        };
+    }
+
+    private static string? Env(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } value ? value : null;
+
+    private sealed record ConfigFile
+    {
+        private static readonly IDeserializer _deserializer = new DeserializerBuilder()
+            .WithNamingConvention(UnderscoredNamingConvention.Instance)
+            .WithEnforceNullability()
+            .WithDuplicateKeyChecking()
+            .Build();
+
+        public string? Device { get; init; }
+        public string? Hub { get; init; }
+        public string? Token { get; init; }
+        public TierSection? Tiers { get; init; }
+
+        public static ConfigFile Read(string path)
+        {
+            if (!File.Exists(path))
+            {
+                return new ConfigFile();
+            }
+
+            try
+            {
+                return _deserializer.Deserialize<ConfigFile?>(File.ReadAllText(path)) ?? new ConfigFile();
+            }
+            catch (YamlException ex)
+            {
+                throw SettingsException.BadConfig(path, ex);
+            }
+        }
+    }
+
+    private sealed record TierSection
+    {
+        public int? LocalMax { get; init; }
+        public int? RemoteMax { get; init; }
+    }
+}
+
+/// <summary>A config file Isaac cannot use.</summary>
+internal sealed class SettingsException : IsaacException
+{
+    private SettingsException(string message, Exception inner) : base(message, inner)
+    {
+    }
+
+    internal static SettingsException BadConfig(string path, YamlException ex) =>
+        new($"{path}:{ex.Start.Line}:{ex.Start.Column}: {ex.Message}{(ex.InnerException is { } inner ? " " + inner.Message : "")} Fix or remove the file.", ex);
+}

@@ -1,0 +1,189 @@
+using System.Text.RegularExpressions;
+using Isaac.Plugins;
+
+namespace Isaac.Core.Manifests;
+
+internal sealed record CommandMatch(LoadedCommand Command, CompiledTrigger Trigger, IReadOnlyDictionary<string, string> Captures, string ArgsText);
+
+/// <summary>All commands found under the manifest roots, and every problem met on the way.</summary>
+internal sealed class CommandCatalog
+{
+    private CommandCatalog(IReadOnlyList<LoadedCommand> commands, IReadOnlyList<ManifestProblem> problems)
+    {
+        Commands = commands;
+        Problems = problems;
+        Descriptors = commands.Select(c => c.ToDescriptor()).OrderBy(d => d.Name, StringComparer.Ordinal).ToArray();
+    }
+
+    /// <summary>Loaded commands in precedence order: earlier roots first, then by folder name.</summary>
+    public IReadOnlyList<LoadedCommand> Commands { get; }
+
+    public IReadOnlyList<ManifestProblem> Problems { get; }
+
+    public IReadOnlyList<CommandDescriptor> Descriptors { get; }
+
+    public static CommandCatalog Empty { get; } = new([], []);
+
+    /// <summary>
+    /// Loads <c>command.yaml</c> from each root (a manifest folder itself, or a folder of them).
+    /// One bad manifest never stops the others; a repeated name keeps the first and reports the rest.
+    /// </summary>
+    public static CommandCatalog Load(ManifestLoader loader, IEnumerable<string> roots)
+    {
+        var commands = new List<LoadedCommand>();
+        var problems = new List<ManifestProblem>();
+        foreach (var path in roots.SelectMany(FindManifests))
+        {
+            var result = loader.Load(path);
+            problems.AddRange(result.Problems);
+            if (result.Command is not { } command)
+            {
+                continue;
+            }
+
+            if (commands.FirstOrDefault(c => c.Name == command.Name) is { } first)
+            {
+                problems.Add(new ManifestProblem(command.ManifestPath, 1, 1, "duplicate-name",
+                    $"command '{command.Name}' is already defined by {first.ManifestPath}; this one is ignored. Rename one of them."));
+                continue;
+            }
+
+            problems.AddRange(Overlaps(commands, command));
+            commands.Add(command);
+        }
+
+        return new CommandCatalog(commands, problems);
+    }
+
+    public static IEnumerable<string> FindManifests(string root)
+    {
+        if (File.Exists(root))
+        {
+            return [Path.GetFullPath(root)];
+        }
+
+        if (!Directory.Exists(root))
+        {
+            return [];
+        }
+
+        var own = Path.Combine(root, ManifestLoader.FileName);
+        if (File.Exists(own))
+        {
+            return [Path.GetFullPath(own)];
+        }
+
+        return Directory.EnumerateDirectories(root)
+            .Order(StringComparer.Ordinal)
+            .Select(dir => Path.Combine(dir, ManifestLoader.FileName))
+            .Where(File.Exists)
+            .Select(Path.GetFullPath)
+            .ToArray();
+    }
+
+    public LoadedCommand? Find(string name) => Commands.FirstOrDefault(c => c.Name == name);
+
+    /// <summary>The first command whose trigger matches the input, in precedence order.</summary>
+    public CommandMatch? Match(string input)
+    {
+        foreach (var command in Commands)
+        {
+            foreach (var trigger in command.Triggers)
+            {
+                if (Match(command, trigger, input) is { } match)
+                {
+                    return match;
+                }
+            }
+        }
+
+        return null;
+    }
+
+    private static CommandMatch? Match(LoadedCommand command, CompiledTrigger trigger, string input)
+    {
+        if (!input.StartsWith(trigger.Spec.Prefix, StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        Match m;
+        try
+        {
+            m = trigger.Regex.Match(input[trigger.Spec.Prefix.Length..]);
+        }
+        catch (RegexMatchTimeoutException)
+        {
+            return null;
+        }
+
+        if (!m.Success)
+        {
+            return null;
+        }
+
+        var captures = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var name in trigger.Regex.GetGroupNames())
+        {
+            if (!int.TryParse(name, out _) && m.Groups[name].Success)
+            {
+                captures[name] = m.Groups[name].Value;
+            }
+        }
+
+        var argsText = "";
+        if (trigger.Spec.Capture is { } captureName)
+        {
+            var last = m.Groups[trigger.Regex.GetGroupNumbers().Max()];
+            argsText = last.Success ? last.Value : "";
+            captures[captureName] = argsText;
+        }
+
+        return new CommandMatch(command, trigger, captures, argsText);
+    }
+
+    private static IEnumerable<ManifestProblem> Overlaps(IEnumerable<LoadedCommand> earlier, LoadedCommand command)
+    {
+        foreach (var other in earlier)
+        {
+            foreach (var mine in command.Triggers)
+            {
+                foreach (var theirs in other.Triggers)
+                {
+                    if (mine.Spec.Prefix != theirs.Spec.Prefix)
+                    {
+                        continue;
+                    }
+
+                    // Regex intersection is undecidable in general; probe each trigger with the other's literal head.
+                    var probe = Probes(mine, command.Name).FirstOrDefault(p => IsMatch(theirs, p))
+                        ?? Probes(theirs, other.Name).FirstOrDefault(p => IsMatch(mine, p));
+                    if (probe is not null)
+                    {
+                        yield return new ManifestProblem(command.ManifestPath, 1, 1, "overlapping-trigger",
+                            $"trigger '{mine.Spec.Pattern}' of '{command.Name}' overlaps trigger '{theirs.Spec.Pattern}' of '{other.Name}' ({other.ManifestPath}): " +
+                            $"'{mine.Spec.Prefix}{probe}' matches both and runs '{other.Name}'. Make the patterns disjoint.");
+                    }
+                }
+            }
+        }
+    }
+
+    private static IEnumerable<string> Probes(CompiledTrigger trigger, string name)
+    {
+        var head = trigger.Usage(name)[trigger.Spec.Prefix.Length..];
+        return [head, head + " x"];
+    }
+
+    private static bool IsMatch(CompiledTrigger trigger, string text)
+    {
+        try
+        {
+            return trigger.Regex.IsMatch(text);
+        }
+        catch (RegexMatchTimeoutException)
+        {
+            return false;
+        }
+    }
+}

@@ -1,0 +1,72 @@
+namespace Isaac.Core.Manifests;
+
+/// <summary>One parsed <c>command.yaml</c>; the shape is documented in schemas/command.schema.json.</summary>
+internal sealed record CommandManifest
+{
+    public required string Version { get; init; }
+    public required CommandInfo Command { get; init; }
+    public TriggerSpec[] Triggers { get; init; } = [];
+    public ArgumentSpec[] Arguments { get; init; } = [];
+    public required RuntimeSpec Runtime { get; init; }
+    public SecuritySpec Security { get; init; } = new();
+}
+
+internal sealed record CommandInfo
+{
+    public required string Name { get; init; }
+    public string Description { get; init; } = "";
+    public string Category { get; init; } = "general";
+}
+
+internal sealed record TriggerSpec
+{
+    public string Prefix { get; init; } = "/";
+    public required string Pattern { get; init; }
+
+    /// <summary>Name given to the last capturing group of <see cref="Pattern"/>; its words become the request's args.</summary>
+    public string? Capture { get; init; }
+}
+
+internal sealed record ArgumentSpec
+{
+    public required string Name { get; init; }
+    public string Description { get; init; } = "";
+    public bool Required { get; init; }
+}
+
+internal sealed record RuntimeSpec
+{
+    /// <summary>A script, executable or plugin assembly (<c>.dll</c>), relative to the manifest's folder.</summary>
+    public required string Handler { get; init; }
+
+    /// <summary><c>script</c> or <c>plugin</c>; when absent, a handler ending in <c>.dll</c> is a plugin.</summary>
+    public string? Kind { get; init; }
+
+    /// <summary>Program that runs a script handler (for example <c>python3</c>); found on PATH.</summary>
+    public string? Interpreter { get; init; }
+
+    /// <summary>Full name of the <c>ICommandHandler</c> type, when a plugin assembly exports several.</summary>
+    public string? Class { get; init; }
+
+    public int TimeoutMs { get; init; } = 5_000;
+
+    /// <summary>Whether a script handler gets the request envelope on stdin (otherwise stdin is empty).</summary>
+    public bool Stdin { get; init; } = true;
+}
+
+internal sealed record SecuritySpec
+{
+    /// <summary>1 safe/read-only, 2 changes local state, 3 dangerous. See docs/security.md.</summary>
+    public int Tier { get; init; } = 1;
+
+    /// <summary>Extra environment variable names passed to a script handler beyond the built-in allowlist.</summary>
+    public string[] Env { get; init; } = [];
+
+    public ResourceSpec Resources { get; init; } = new();
+}
+
+internal sealed record ResourceSpec
+{
+    public int MaxStdoutKib { get; init; } = 1024;
+    public int MaxStderrKib { get; init; } = 64;
+}

@@ -1,0 +1,207 @@
+using System.Text.RegularExpressions;
+using NJsonSchema;
+using NJsonSchema.Validation;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+using YamlDotNet.Serialization;
+using YamlDotNet.Serialization.NamingConventions;
+
+namespace Isaac.Core.Manifests;
+
+internal sealed record ManifestLoadResult(LoadedCommand? Command, IReadOnlyList<ManifestProblem> Problems);
+
+/// <summary>Reads one <c>command.yaml</c>: YAML syntax, then the JSON schema, then the rules a schema cannot say.</summary>
+internal sealed class ManifestLoader
+{
+    public const string FileName = "command.yaml";
+
+    // User manifests are untrusted input; a pathological pattern must not hang the shell.
+    private static readonly TimeSpan _regexBudget = TimeSpan.FromMilliseconds(100);
+
+    private static readonly IDeserializer _deserializer = new DeserializerBuilder()
+        .WithNamingConvention(UnderscoredNamingConvention.Instance)
+        .WithEnforceRequiredMembers()
+        .WithEnforceNullability()
+        .WithDuplicateKeyChecking()
+        .Build();
+
+    private readonly JsonSchema _schema;
+
+    private ManifestLoader(JsonSchema schema) => _schema = schema;
+
+    public static async Task<ManifestLoader> CreateAsync(CancellationToken cancellationToken = default)
+    {
+        var assembly = typeof(ManifestLoader).Assembly;
+        using var stream = assembly.GetManifestResourceStream("Isaac.Schemas.command.schema.json")
+            ?? throw new InvalidOperationException("The command schema is not embedded in Isaac.Core.");
+        var schema = await JsonSchema.FromJsonAsync(stream, cancellationToken).ConfigureAwait(false);
+        return new ManifestLoader(schema);
+    }
+
+    public ManifestLoadResult Load(string manifestPath)
+    {
+        var path = Path.GetFullPath(manifestPath);
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return Fail(new ManifestProblem(path, 0, 0, "unreadable", ex.Message));
+        }
+
+        var marks = new Dictionary<string, Mark>(StringComparer.Ordinal);
+        try
+        {
+            var stream = new YamlStream();
+            stream.Load(new StringReader(text));
+            if (stream.Documents.Count != 1)
+            {
+                return Fail(new ManifestProblem(path, 1, 1, "yaml", $"expected exactly one YAML document, found {stream.Documents.Count}"));
+            }
+
+            var json = YamlJson.Convert(stream.Documents[0].RootNode, marks);
+            var schemaProblems = _schema.Validate(json)
+                .SelectMany(Flatten)
+                .Select(error => Problem(path, marks, error))
+                .ToList();
+            if (schemaProblems.Count > 0)
+            {
+                return new ManifestLoadResult(null, schemaProblems);
+            }
+
+            var manifest = _deserializer.Deserialize<CommandManifest>(text);
+            return Resolve(path, manifest, marks);
+        }
+        catch (YamlException ex)
+        {
+            var message = ex.InnerException is { } inner ? $"{ex.Message} {inner.Message}" : ex.Message;
+            return Fail(new ManifestProblem(path, (int)ex.Start.Line, (int)ex.Start.Column, "yaml", message));
+        }
+        catch (ArgumentException ex)
+        {
+            // YamlStream rejects a mapping with a repeated key this way.
+            return Fail(new ManifestProblem(path, 1, 1, "yaml", ex.Message));
+        }
+    }
+
+    private static ManifestLoadResult Resolve(string path, CommandManifest manifest, Dictionary<string, Mark> marks)
+    {
+        var problems = new List<ManifestProblem>();
+        var directory = Path.GetDirectoryName(path) ?? ".";
+        var handler = manifest.Runtime.Handler;
+        var handlerPath = Path.GetFullPath(Path.Combine(directory, handler));
+
+        if (!IsInside(directory, handlerPath))
+        {
+            problems.Add(At(path, marks, "runtime.handler", "handler-path",
+                $"handler '{handler}' resolves to '{handlerPath}', outside the manifest's folder; keep handlers next to command.yaml"));
+        }
+        else if (!File.Exists(handlerPath))
+        {
+            problems.Add(At(path, marks, "runtime.handler", "handler-missing",
+                $"handler '{handler}' does not exist at '{handlerPath}'"));
+        }
+        else if (new FileInfo(handlerPath).ResolveLinkTarget(returnFinalTarget: true) is { } target && !IsInside(directory, target.FullName))
+        {
+            problems.Add(At(path, marks, "runtime.handler", "handler-path",
+                $"handler '{handler}' is a link to '{target.FullName}', outside the manifest's folder"));
+        }
+
+        var kind = manifest.Runtime.Kind switch
+        {
+            "plugin" => HandlerKind.Plugin,
+            "script" => HandlerKind.Script,
+            _ => handler.EndsWith(".dll", StringComparison.OrdinalIgnoreCase) ? HandlerKind.Plugin : HandlerKind.Script,
+        };
+
+        // Without triggers a command answers to "/<name> [args]".
+        TriggerSpec[] specs = manifest.Triggers.Length > 0
+            ? manifest.Triggers
+            : [new TriggerSpec { Pattern = $"^{Regex.Escape(manifest.Command.Name)}(\\s+(.*))?$", Capture = "args" }];
+        var triggers = new List<CompiledTrigger>();
+        for (var i = 0; i < specs.Length; i++)
+        {
+            var spec = specs[i];
+            try
+            {
+                var regex = new Regex(spec.Pattern, RegexOptions.CultureInvariant, _regexBudget);
+                if (spec.Capture is not null && regex.GetGroupNumbers().Length < 2)
+                {
+                    problems.Add(At(path, marks, $"triggers[{i}].capture", "capture",
+                        $"capture '{spec.Capture}' names the last group of the pattern, but '{spec.Pattern}' has no group"));
+                }
+
+                triggers.Add(new CompiledTrigger(spec, regex));
+            }
+            catch (ArgumentException ex)
+            {
+                problems.Add(At(path, marks, $"triggers[{i}].pattern", "regex", $"pattern '{spec.Pattern}' is not a valid regular expression: {ex.Message}"));
+            }
+        }
+
+        if (problems.Count > 0)
+        {
+            return new ManifestLoadResult(null, problems);
+        }
+
+        var command = new LoadedCommand
+        {
+            Manifest = manifest,
+            ManifestPath = path,
+            HandlerPath = handlerPath,
+            Kind = kind,
+            Triggers = triggers,
+        };
+        return new ManifestLoadResult(command, []);
+    }
+
+    private static bool IsInside(string directory, string candidate)
+    {
+        var root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory)) + Path.DirectorySeparatorChar;
+        return Path.GetFullPath(candidate).StartsWith(root, StringComparison.Ordinal);
+    }
+
+    // "oneOf"/"anyOf" failures carry the interesting errors inside; report the leaves.
+    private static IEnumerable<ValidationError> Flatten(ValidationError error) =>
+        error is ChildSchemaValidationError child && child.Errors.Count > 0
+            ? child.Errors.Values.SelectMany(errors => errors).SelectMany(Flatten)
+            : [error];
+
+    private static ManifestProblem Problem(string file, Dictionary<string, Mark> marks, ValidationError error)
+    {
+        var jsonPath = (error.Path ?? "#").TrimStart('#', '/').Replace('/', '.');
+        var where = string.IsNullOrEmpty(jsonPath) ? "the document" : $"'{jsonPath}'";
+        var message = error.Kind switch
+        {
+            ValidationErrorKind.PropertyRequired => $"{where} is required",
+            ValidationErrorKind.NoAdditionalPropertiesAllowed => $"{where} is not a known key (check the spelling; see schemas/command.schema.json)",
+            ValidationErrorKind.NotInEnumeration => $"{where} must be one of {string.Join(", ", error.Schema?.Enumeration.Select(v => $"'{v}'") ?? [])}",
+            ValidationErrorKind.PatternMismatch => $"{where} does not match {error.Schema?.Pattern}",
+            _ => $"{where}: {Describe(error.Kind)}",
+        };
+        var rule = "schema:" + Describe(error.Kind).Replace(' ', '-');
+        return At(file, marks, jsonPath, rule, message);
+    }
+
+    private static string Describe(ValidationErrorKind kind) =>
+        Regex.Replace(kind.ToString(), "(?<=[a-z])([A-Z])", " $1").ToLowerInvariant();
+
+    private static ManifestProblem At(string file, Dictionary<string, Mark> marks, string jsonPath, string rule, string message)
+    {
+        // Walk up to the nearest path we saw (a missing key points at its parent).
+        var probe = jsonPath;
+        while (!marks.ContainsKey(probe) && probe.Length > 0)
+        {
+            var cut = Math.Max(probe.LastIndexOf('.'), probe.LastIndexOf('['));
+            probe = cut < 0 ? "" : probe[..cut];
+        }
+
+        return marks.TryGetValue(probe, out var mark)
+            ? new ManifestProblem(file, (int)mark.Line, (int)mark.Column, rule, message)
+            : new ManifestProblem(file, 1, 1, rule, message);
+    }
+
+    private static ManifestLoadResult Fail(ManifestProblem problem) => new(null, [problem]);
+}

@@ -1,0 +1,8 @@
+namespace Isaac.Plugins;
+
+/// <summary>What the host offers a plugin handler besides the request.</summary>
+public sealed record HandlerContext
+{
+    /// <summary>Every command the host has loaded, in name order.</summary>
+    public IReadOnlyList<CommandDescriptor> Commands { get; init; } = [];
+}
