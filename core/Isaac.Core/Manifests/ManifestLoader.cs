@@ -2,6 +2,7 @@ using System.Text.RegularExpressions;
 using NJsonSchema;
 using NJsonSchema.Validation;
 using YamlDotNet.Core;
+using YamlDotNet.Core.Events;
 using YamlDotNet.RepresentationModel;
 using YamlDotNet.Serialization;
 using YamlDotNet.Serialization.NamingConventions;
@@ -52,10 +53,11 @@ internal sealed class ManifestLoader
         }
 
         var marks = new Dictionary<string, Mark>(StringComparer.Ordinal);
+        var parser = new PositionTrackingParser(new Parser(new StringReader(text)));
         try
         {
             var stream = new YamlStream();
-            stream.Load(new StringReader(text));
+            stream.Load(parser);
             if (stream.Documents.Count != 1)
             {
                 return Fail(new ManifestProblem(path, 1, 1, "yaml", $"expected exactly one YAML document, found {stream.Documents.Count}"));
@@ -79,10 +81,12 @@ internal sealed class ManifestLoader
             var message = ex.InnerException is { } inner ? $"{ex.Message} {inner.Message}" : ex.Message;
             return Fail(new ManifestProblem(path, (int)ex.Start.Line, (int)ex.Start.Column, "yaml", message));
         }
-        catch (ArgumentException ex)
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException)
         {
-            // YamlStream rejects a mapping with a repeated key this way.
-            return Fail(new ManifestProblem(path, 1, 1, "yaml", ex.Message));
+            // YamlStream rejects a repeated key with ArgumentException, and YamlDotNet's scanner throws
+            // InvalidOperationException on some malformed input; both are the manifest's fault, not ours.
+            var at = parser.LastGood;
+            return Fail(new ManifestProblem(path, (int)at.Line, (int)at.Column, "yaml", $"malformed YAML after this point ({ex.Message})"));
         }
     }
 
@@ -204,4 +208,22 @@ internal sealed class ManifestLoader
     }
 
     private static ManifestLoadResult Fail(ManifestProblem problem) => new(null, [problem]);
+
+    /// <summary>Remembers where the last well-formed YAML event ended, to locate errors YamlDotNet reports without a mark.</summary>
+    private sealed class PositionTrackingParser(IParser inner) : IParser
+    {
+        public Mark LastGood { get; private set; } = Mark.Empty;
+
+        public ParsingEvent? Current => inner.Current;
+
+        public bool MoveNext()
+        {
+            if (inner.Current is { } current)
+            {
+                LastGood = current.End;
+            }
+
+            return inner.MoveNext();
+        }
+    }
 }
