@@ -22,10 +22,11 @@ internal sealed class OutOfProcessRunner : IHandlerRunner
 
         var stdout = new CappedBuffer(limits.MaxStdoutKib * 1024, onOverflow: stop.Cancel);
         var stderr = new CappedBuffer(limits.MaxStderrKib * 1024);
-        var (program, arguments) = CommandLine(command);
+        var program = ResolveProgram(command);
+        var (wrapped, arguments) = ProcessGroup.Wrap(program, command.Manifest.Runtime.Interpreter is null ? [] : [command.HandlerPath]);
         var environment = HandlerEnvironment.For(command, request);
 
-        var cli = Cli.Wrap(program)
+        var cli = Cli.Wrap(wrapped)
             .WithArguments(arguments)
             .WithWorkingDirectory(request.WorkingDirectory)
             .WithStandardInputPipe(command.Manifest.Runtime.Stdin
@@ -36,16 +37,20 @@ internal sealed class OutOfProcessRunner : IHandlerRunner
             .WithValidation(CommandResultValidation.None);
 
         int exitCode;
+        int leader = 0;
         try
         {
-            // CliWrap's forceful cancellation kills the entire process tree.
-            var result = await cli.ExecuteAsync(
-                    startInfo => HandlerEnvironment.Apply(startInfo.Environment, environment),
-                    configureProcess: null,
-                    forcefulCancellationToken: stop.Token,
-                    gracefulCancellationToken: CancellationToken.None)
-                .ConfigureAwait(false);
-            exitCode = result.ExitCode;
+            // CliWrap's forceful cancellation kills the process tree; killing the group also catches a child forked meanwhile.
+            var execution = cli.ExecuteAsync(
+                startInfo => HandlerEnvironment.Apply(startInfo.Environment, environment),
+                configureProcess: null,
+                forcefulCancellationToken: stop.Token,
+                gracefulCancellationToken: CancellationToken.None);
+            leader = execution.ProcessId;
+            await using (stop.Token.Register(() => ProcessGroup.Kill(leader)).ConfigureAwait(false))
+            {
+                exitCode = (await execution.ConfigureAwait(false)).ExitCode;
+            }
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
@@ -57,6 +62,11 @@ internal sealed class OutOfProcessRunner : IHandlerRunner
         {
             throw HandlerException.CannotStart(command, program, ex);
         }
+        finally
+        {
+            // A handler's background children never outlive it.
+            ProcessGroup.Kill(leader);
+        }
 
         if (stdout.Overflowed)
         {
@@ -67,8 +77,12 @@ internal sealed class OutOfProcessRunner : IHandlerRunner
         return Envelope.Parse(command, stdout.ToString(), stderr.ToString(), exitCode);
     }
 
-    private static (string Program, string[] Arguments) CommandLine(LoadedCommand command) =>
-        command.Manifest.Runtime.Interpreter is { } interpreter
-            ? (interpreter, [command.HandlerPath])
-            : (command.HandlerPath, []);
+    // Checked here because once setsid runs, a missing program is only an exit code.
+    private static string ResolveProgram(LoadedCommand command)
+    {
+        var program = command.Manifest.Runtime.Interpreter ?? command.HandlerPath;
+        return ExecutableLookup.Resolve(program)
+            ?? throw HandlerException.CannotStart(command, program, new FileNotFoundException(
+                File.Exists(program) ? "permission denied" : "no such file", program));
+    }
 }

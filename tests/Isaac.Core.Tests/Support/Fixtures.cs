@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Reflection;
 
 namespace Isaac.Core.Tests.Support;
@@ -11,14 +10,16 @@ internal static class Fixtures
     public static string IsaacExe => Metadata("IsaacExe");
     public static string RepoRoot => Metadata("RepoRoot");
 
+    /// <summary>Whether the process exists and is not a zombie (a killed orphan waits for PID 1 to reap it).</summary>
     public static bool IsRunning(int pid)
     {
         try
         {
-            using var process = Process.GetProcessById(pid);
-            return !process.HasExited;
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var state = stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[0];
+            return state is not ("Z" or "X");
         }
-        catch (ArgumentException)
+        catch (IOException)
         {
             return false;
         }
