@@ -134,7 +134,7 @@ internal sealed class CommandCatalog
         var argsText = "";
         if (trigger.Spec.Capture is { } captureName)
         {
-            var last = m.Groups[trigger.Regex.GetGroupNumbers().Max()];
+            var last = m.Groups[trigger.CaptureGroup];
             argsText = last.Success ? last.Value : "";
             captures[captureName] = argsText;
         }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.RegularExpressions;
 using Isaac.Plugins;
 
@@ -11,8 +12,21 @@ internal enum HandlerKind
 
 internal sealed record CompiledTrigger(TriggerSpec Spec, Regex Regex)
 {
+    /// <summary>
+    /// The group <see cref="TriggerSpec.Capture"/> names: the last unnamed group (named groups are numbered after
+    /// them, so "last number" would be wrong), else the last named one; 0 when the pattern has no group.
+    /// </summary>
+    public int CaptureGroup { get; } = LastGroup(Regex);
+
     /// <summary>How a person types it, for completion and /help: the prefix plus the literal head of the pattern.</summary>
     public string Usage(string name) => Spec.Prefix + (LiteralHead(Spec.Pattern) is { Length: > 0 } head ? head : name);
+
+    private static int LastGroup(Regex regex)
+    {
+        var numbers = regex.GetGroupNumbers();
+        var unnamed = numbers.Where(n => n > 0 && regex.GroupNameFromNumber(n) == n.ToString(CultureInfo.InvariantCulture));
+        return unnamed.DefaultIfEmpty(numbers.Max()).Max();
+    }
 
     private static string LiteralHead(string pattern)
     {

@@ -130,14 +130,14 @@ internal sealed class ManifestLoader
             var spec = specs[i];
             try
             {
-                var regex = new Regex(spec.Pattern, RegexOptions.CultureInvariant, _regexBudget);
-                if (spec.Capture is not null && regex.GetGroupNumbers().Length < 2)
+                var trigger = new CompiledTrigger(spec, new Regex(spec.Pattern, RegexOptions.CultureInvariant, _regexBudget));
+                if (spec.Capture is not null && trigger.CaptureGroup == 0)
                 {
                     problems.Add(At(path, marks, $"triggers[{i}].capture", "capture",
                         $"capture '{spec.Capture}' names the last group of the pattern, but '{spec.Pattern}' has no group"));
                 }
 
-                triggers.Add(new CompiledTrigger(spec, regex));
+                triggers.Add(trigger);
             }
             catch (ArgumentException ex)
             {
