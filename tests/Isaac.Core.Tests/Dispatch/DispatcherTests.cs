@@ -22,7 +22,7 @@ public sealed class DispatcherTests : IDisposable
     public async Task A_meta_command_runs_its_handler_with_captures_and_bound_arguments()
     {
         // Arrange
-        TestManifests.Handler(_dir, "echo", "echo");
+        TestManifests.Handler(_dir.Path, "echo", "echo");
         var yaml = File.ReadAllText(_dir.Combine("echo", "command.yaml"))
             .Replace("runtime:", "arguments:\n  - name: first\n  - name: second\nruntime:");
         File.WriteAllText(_dir.Combine("echo", "command.yaml"), yaml);
@@ -45,7 +45,7 @@ public sealed class DispatcherTests : IDisposable
     [Fact(Timeout = 15_000)]
     public async Task A_missing_required_argument_is_refused_before_the_handler_runs()
     {
-        TestManifests.Handler(_dir, "need", "echo");
+        TestManifests.Handler(_dir.Path, "need", "echo");
         var path = _dir.Combine("need", "command.yaml");
         File.WriteAllText(path, File.ReadAllText(path).Replace("runtime:", "arguments:\n  - name: id\n    description: the command id\n    required: true\nruntime:"));
         var dispatcher = await DispatcherAsync();
@@ -60,7 +60,7 @@ public sealed class DispatcherTests : IDisposable
     [Fact(Timeout = 15_000)]
     public async Task An_unclosed_quote_is_a_bad_argument_error()
     {
-        TestManifests.Handler(_dir, "echo", "echo");
+        TestManifests.Handler(_dir.Path, "echo", "echo");
         var dispatcher = await DispatcherAsync();
 
         var result = await dispatcher.DispatchAsync("/echo 'oops", Some.Session(), _dir.Path);
@@ -71,7 +71,7 @@ public sealed class DispatcherTests : IDisposable
     [Fact(Timeout = 15_000)]
     public async Task An_unknown_meta_command_is_not_found_with_a_suggestion()
     {
-        TestManifests.Handler(_dir, "queue", "echo");
+        TestManifests.Handler(_dir.Path, "queue", "echo");
         var dispatcher = await DispatcherAsync();
 
         var result = await dispatcher.DispatchAsync("/qeueu", Some.Session(), _dir.Path);
@@ -84,7 +84,7 @@ public sealed class DispatcherTests : IDisposable
     [Fact(Timeout = 15_000)]
     public async Task A_command_above_the_remote_tier_is_denied_for_a_remote_origin_but_runs_locally()
     {
-        TestManifests.Handler(_dir, "wipe", "v1");
+        TestManifests.Handler(_dir.Path, "wipe", "v1");
         var path = _dir.Combine("wipe", "command.yaml");
         File.WriteAllText(path, File.ReadAllText(path).Replace("tier: 1", "tier: 3"));
         var dispatcher = await DispatcherAsync();
@@ -101,7 +101,7 @@ public sealed class DispatcherTests : IDisposable
     [Fact(Timeout = 15_000)]
     public async Task A_stricter_local_policy_denies_locally_too()
     {
-        TestManifests.Handler(_dir, "risky", "v1");
+        TestManifests.Handler(_dir.Path, "risky", "v1");
         var path = _dir.Combine("risky", "command.yaml");
         File.WriteAllText(path, File.ReadAllText(path).Replace("tier: 1", "tier: 2"));
         var dispatcher = await DispatcherAsync(new TierPolicy { LocalMaxTier = 1 });
@@ -151,7 +151,7 @@ public sealed class DispatcherTests : IDisposable
     [Fact(Timeout = 15_000)]
     public async Task A_route_is_handed_to_the_device_route_command_as_data()
     {
-        TestManifests.Handler(_dir, "device-route", "echo");
+        TestManifests.Handler(_dir.Path, "device-route", "echo");
         var dispatcher = await DispatcherAsync();
 
         var result = await dispatcher.DispatchAsync("!laptop2 /status; rm -rf / $(whoami)", Some.Session(), _dir.Path);
@@ -166,7 +166,7 @@ public sealed class DispatcherTests : IDisposable
     [Fact(Timeout = 15_000)]
     public async Task Cancelling_a_running_handler_gives_a_cancelled_result()
     {
-        TestManifests.Handler(_dir, "slow", "sleep", 30_000, timeoutMs: 60_000);
+        TestManifests.Handler(_dir.Path, "slow", "sleep", 30_000, timeoutMs: 60_000);
         var dispatcher = await DispatcherAsync();
         using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
 
@@ -179,7 +179,7 @@ public sealed class DispatcherTests : IDisposable
     [Fact(Timeout = 15_000)]
     public async Task A_handler_failure_becomes_a_typed_error_result()
     {
-        TestManifests.Handler(_dir, "garbage", "garbage");
+        TestManifests.Handler(_dir.Path, "garbage", "garbage");
         var dispatcher = await DispatcherAsync();
 
         var result = await dispatcher.DispatchAsync("/garbage", Some.Session(), _dir.Path);

@@ -25,7 +25,7 @@ public sealed class InputClassificationTests : IDisposable
     [InlineData("/usr/bin/env", "Shell")]
     public async Task Input_is_classified_as_meta_route_or_shell(string line, string expected)
     {
-        TestManifests.Script(_dir, "queue", "true");
+        TestManifests.Script(_dir.Path, "queue", "true");
         var catalog = await TestManifests.CatalogAsync(_dir.Path);
 
         var input = ParsedInput.Parse(line, catalog);

@@ -17,7 +17,7 @@ public sealed class OutOfProcessRunnerTests : IDisposable
     public async Task A_handler_receives_the_request_envelope_on_stdin_and_its_response_is_returned()
     {
         // Arrange
-        var command = await TestManifests.LoadAsync(TestManifests.Handler(_dir, "echo", "echo"));
+        var command = await TestManifests.LoadAsync(TestManifests.Handler(_dir.Path, "echo", "echo"));
         var request = Some.Request(command, "one two");
 
         // Act
@@ -38,7 +38,7 @@ public sealed class OutOfProcessRunnerTests : IDisposable
     [Fact(Timeout = 15_000)]
     public async Task A_version_1_handler_that_prints_only_status_and_stdout_gets_defaults_for_the_rest()
     {
-        var command = await TestManifests.LoadAsync(TestManifests.Script(_dir, "v1", """echo '{"status": "success", "stdout": "plain v1"}'"""));
+        var command = await TestManifests.LoadAsync(TestManifests.Script(_dir.Path, "v1", """echo '{"status": "success", "stdout": "plain v1"}'"""));
 
         var response = await _runner.RunAsync(command, Some.Request(command));
 
@@ -53,7 +53,7 @@ public sealed class OutOfProcessRunnerTests : IDisposable
     [Fact(Timeout = 15_000)]
     public async Task A_handler_that_ignores_stdin_and_exits_at_once_still_works()
     {
-        var command = await TestManifests.LoadAsync(TestManifests.Script(_dir, "quick", """printf '{"status":"success","stdout":"hi"}'"""));
+        var command = await TestManifests.LoadAsync(TestManifests.Script(_dir.Path, "quick", """printf '{"status":"success","stdout":"hi"}'"""));
 
         var response = await _runner.RunAsync(command, Some.Request(command));
 
@@ -65,7 +65,7 @@ public sealed class OutOfProcessRunnerTests : IDisposable
     {
         // Arrange: the handler starts a child that would outlive it, records both pids, then sleeps.
         var pids = _dir.Combine("pids");
-        var command = await TestManifests.LoadAsync(TestManifests.Script(_dir, "hang",
+        var command = await TestManifests.LoadAsync(TestManifests.Script(_dir.Path, "hang",
             $"sleep 60 & echo $! > '{pids}.child'; echo $$ > '{pids}.parent'; sleep 60; wait", timeoutMs: 500));
         var clock = Stopwatch.StartNew();
 
@@ -86,7 +86,7 @@ public sealed class OutOfProcessRunnerTests : IDisposable
     public async Task A_background_child_left_behind_by_a_finished_handler_is_killed()
     {
         var pid = _dir.Combine("pid");
-        var command = await TestManifests.LoadAsync(TestManifests.Script(_dir, "leaky",
+        var command = await TestManifests.LoadAsync(TestManifests.Script(_dir.Path, "leaky",
             $$"""sleep 60 >/dev/null 2>&1 & echo $! > '{{pid}}'; echo '{"status":"success","stdout":"ok"}'"""));
 
         var response = await _runner.RunAsync(command, Some.Request(command));
@@ -99,7 +99,7 @@ public sealed class OutOfProcessRunnerTests : IDisposable
     public async Task A_gigabyte_flood_on_stdout_is_capped_and_the_handler_stopped()
     {
         // Arrange
-        var command = await TestManifests.LoadAsync(TestManifests.Handler(_dir, "flood", "flood", 1L << 30, timeoutMs: 20_000, maxStdoutKib: 64));
+        var command = await TestManifests.LoadAsync(TestManifests.Handler(_dir.Path, "flood", "flood", 1L << 30, timeoutMs: 20_000, maxStdoutKib: 64));
         var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
         var clock = Stopwatch.StartNew();
 
@@ -119,7 +119,7 @@ public sealed class OutOfProcessRunnerTests : IDisposable
     [Fact(Timeout = 15_000)]
     public async Task A_stderr_flood_is_capped_but_the_handler_still_answers()
     {
-        var command = await TestManifests.LoadAsync(TestManifests.Handler(_dir, "noisy", "stderr-flood", 10L << 20));
+        var command = await TestManifests.LoadAsync(TestManifests.Handler(_dir.Path, "noisy", "stderr-flood", 10L << 20));
 
         var response = await _runner.RunAsync(command, Some.Request(command));
 
@@ -129,7 +129,7 @@ public sealed class OutOfProcessRunnerTests : IDisposable
     [Fact(Timeout = 15_000)]
     public async Task Garbage_on_stdout_is_a_protocol_error_quoting_what_was_printed()
     {
-        var command = await TestManifests.LoadAsync(TestManifests.Handler(_dir, "garbage", "garbage"));
+        var command = await TestManifests.LoadAsync(TestManifests.Handler(_dir.Path, "garbage", "garbage"));
 
         var ex = await Assert.ThrowsAsync<HandlerException>(() => _runner.RunAsync(command, Some.Request(command)));
 
@@ -141,7 +141,7 @@ public sealed class OutOfProcessRunnerTests : IDisposable
     [Fact(Timeout = 15_000)]
     public async Task Silence_on_stdout_is_a_protocol_error()
     {
-        var command = await TestManifests.LoadAsync(TestManifests.Script(_dir, "silent", "true"));
+        var command = await TestManifests.LoadAsync(TestManifests.Script(_dir.Path, "silent", "true"));
 
         var ex = await Assert.ThrowsAsync<HandlerException>(() => _runner.RunAsync(command, Some.Request(command)));
 
@@ -152,7 +152,7 @@ public sealed class OutOfProcessRunnerTests : IDisposable
     [Fact(Timeout = 15_000)]
     public async Task A_response_without_status_is_a_protocol_error()
     {
-        var command = await TestManifests.LoadAsync(TestManifests.Script(_dir, "nostatus", """echo '{"stdout": "x"}'"""));
+        var command = await TestManifests.LoadAsync(TestManifests.Script(_dir.Path, "nostatus", """echo '{"stdout": "x"}'"""));
 
         var ex = await Assert.ThrowsAsync<HandlerException>(() => _runner.RunAsync(command, Some.Request(command)));
 
@@ -163,7 +163,7 @@ public sealed class OutOfProcessRunnerTests : IDisposable
     [Fact(Timeout = 15_000)]
     public async Task A_non_zero_exit_without_a_response_is_reported_with_the_code_and_stderr()
     {
-        var command = await TestManifests.LoadAsync(TestManifests.Handler(_dir, "fail", "exit", 7));
+        var command = await TestManifests.LoadAsync(TestManifests.Handler(_dir.Path, "fail", "exit", 7));
 
         var ex = await Assert.ThrowsAsync<HandlerException>(() => _runner.RunAsync(command, Some.Request(command)));
 
@@ -176,7 +176,7 @@ public sealed class OutOfProcessRunnerTests : IDisposable
     [Fact(Timeout = 15_000)]
     public async Task An_error_response_keeps_its_message_and_the_process_exit_code()
     {
-        var command = await TestManifests.LoadAsync(TestManifests.Handler(_dir, "err", "error-response"));
+        var command = await TestManifests.LoadAsync(TestManifests.Handler(_dir.Path, "err", "error-response"));
 
         var response = await _runner.RunAsync(command, Some.Request(command));
 
@@ -188,7 +188,7 @@ public sealed class OutOfProcessRunnerTests : IDisposable
     [Fact(Timeout = 15_000)]
     public async Task A_response_from_a_newer_protocol_is_refused()
     {
-        var command = await TestManifests.LoadAsync(TestManifests.Handler(_dir, "future", "future"));
+        var command = await TestManifests.LoadAsync(TestManifests.Handler(_dir.Path, "future", "future"));
 
         var ex = await Assert.ThrowsAsync<HandlerException>(() => _runner.RunAsync(command, Some.Request(command)));
 
@@ -226,7 +226,7 @@ public sealed class OutOfProcessRunnerTests : IDisposable
         // Arrange
         Environment.SetEnvironmentVariable("ISAAC_TEST_SECRET", "hunter2");
         Environment.SetEnvironmentVariable("ISAAC_TEST_DECLARED", "wanted");
-        TestManifests.Handler(_dir, "env", "env");
+        TestManifests.Handler(_dir.Path, "env", "env");
         var yaml = TestManifests.Yaml("env", "run.sh").Replace("  tier: 1", "  tier: 1\n  env: [ISAAC_TEST_DECLARED]");
         var command = await TestManifests.LoadAsync(_dir.Write("env/command.yaml", yaml));
 
@@ -246,7 +246,7 @@ public sealed class OutOfProcessRunnerTests : IDisposable
     public async Task The_callers_cancellation_escapes_as_cancellation_and_kills_the_handler()
     {
         var pid = _dir.Combine("pid");
-        var command = await TestManifests.LoadAsync(TestManifests.Script(_dir, "slow", $"echo $$ > '{pid}'; sleep 60", timeoutMs: 30_000));
+        var command = await TestManifests.LoadAsync(TestManifests.Script(_dir.Path, "slow", $"echo $$ > '{pid}'; sleep 60", timeoutMs: 30_000));
         using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(500));
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => _runner.RunAsync(command, Some.Request(command), cancel.Token));

@@ -12,9 +12,9 @@ public sealed class CommandCatalogTests : IDisposable
     public async Task One_bad_manifest_never_stops_the_others()
     {
         // Arrange
-        TestManifests.Script(_dir, "alpha", "echo '{}'");
+        TestManifests.Script(_dir.Path, "alpha", "echo '{}'");
         _dir.Write("broken/command.yaml", "this: [is not");
-        TestManifests.Script(_dir, "gamma", "echo '{}'");
+        TestManifests.Script(_dir.Path, "gamma", "echo '{}'");
 
         // Act
         var catalog = await TestManifests.CatalogAsync(_dir.Path);
@@ -29,8 +29,8 @@ public sealed class CommandCatalogTests : IDisposable
     public async Task A_repeated_name_keeps_the_first_root_and_reports_the_other()
     {
         using var user = new TempDir();
-        TestManifests.Script(_dir, "deploy", "echo '{}'");
-        TestManifests.Script(user, "deploy", "echo '{}'");
+        TestManifests.Script(_dir.Path, "deploy", "echo '{}'");
+        TestManifests.Script(user.Path, "deploy", "echo '{}'");
 
         var catalog = await TestManifests.CatalogAsync(_dir.Path, user.Path);
 
@@ -45,7 +45,7 @@ public sealed class CommandCatalogTests : IDisposable
     [Fact]
     public async Task Overlapping_triggers_are_reported_and_the_earlier_command_wins()
     {
-        TestManifests.Script(_dir, "queue", "echo '{}'");
+        TestManifests.Script(_dir.Path, "queue", "echo '{}'");
         _dir.Write("q/run.sh", "#!/bin/sh\n");
         _dir.Write("q/command.yaml", """
             version: "1.0"
@@ -70,8 +70,8 @@ public sealed class CommandCatalogTests : IDisposable
     [Fact]
     public async Task Disjoint_triggers_are_not_reported()
     {
-        TestManifests.Script(_dir, "queue", "echo '{}'");
-        TestManifests.Script(_dir, "sync", "echo '{}'");
+        TestManifests.Script(_dir.Path, "queue", "echo '{}'");
+        TestManifests.Script(_dir.Path, "sync", "echo '{}'");
 
         var catalog = await TestManifests.CatalogAsync(_dir.Path);
 

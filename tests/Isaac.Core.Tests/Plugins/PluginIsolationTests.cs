@@ -23,7 +23,7 @@ public sealed class PluginIsolationTests : IDisposable
     public async Task A_plugin_that_ships_another_version_of_a_host_dependency_loads_and_uses_its_own()
     {
         // Arrange: the host carries Newtonsoft.Json 13 (through NJsonSchema); the plugin ships 12.
-        var command = await TestManifests.LoadAsync(TestManifests.Plugin(_dir, "version", "VersionHandler"));
+        var command = await TestManifests.LoadAsync(TestManifests.Plugin(_dir.Path, "version", "VersionHandler"));
         var hostVersion = typeof(Newtonsoft.Json.JsonConvert).Assembly.GetName().Version!;
 
         // Act
@@ -38,7 +38,7 @@ public sealed class PluginIsolationTests : IDisposable
     [Fact(Timeout = 15_000)]
     public async Task The_plugin_assembly_is_loaded_lazily_on_first_use_and_only_once()
     {
-        var command = await TestManifests.LoadAsync(TestManifests.Plugin(_dir, "version", "VersionHandler"));
+        var command = await TestManifests.LoadAsync(TestManifests.Plugin(_dir.Path, "version", "VersionHandler"));
         bool Loaded() => AppDomain.CurrentDomain.GetAssemblies().Any(a => a.Location == command.HandlerPath);
 
         var before = Loaded();
@@ -53,8 +53,8 @@ public sealed class PluginIsolationTests : IDisposable
     [Fact(Timeout = 15_000)]
     public async Task A_plugin_that_throws_is_reported_and_the_next_command_still_runs()
     {
-        var throwing = await TestManifests.LoadAsync(TestManifests.Plugin(_dir, "boom", "ThrowingHandler"));
-        var fine = await TestManifests.LoadAsync(TestManifests.Plugin(_dir, "fine", "VersionHandler"));
+        var throwing = await TestManifests.LoadAsync(TestManifests.Plugin(_dir.Path, "boom", "ThrowingHandler"));
+        var fine = await TestManifests.LoadAsync(TestManifests.Plugin(_dir.Path, "fine", "VersionHandler"));
         var runner = Runner();
 
         var ex = await Assert.ThrowsAsync<HandlerException>(() => runner.RunAsync(throwing, Some.Request(throwing)));
@@ -68,7 +68,7 @@ public sealed class PluginIsolationTests : IDisposable
     [Fact(Timeout = 15_000)]
     public async Task A_plugin_that_ignores_its_token_is_abandoned_at_the_timeout()
     {
-        var command = await TestManifests.LoadAsync(TestManifests.Plugin(_dir, "stubborn", "StubbornHandler", timeoutMs: 300));
+        var command = await TestManifests.LoadAsync(TestManifests.Plugin(_dir.Path, "stubborn", "StubbornHandler", timeoutMs: 300));
 
         var ex = await Assert.ThrowsAsync<HandlerException>(() => Runner().RunAsync(command, Some.Request(command)));
 
@@ -79,7 +79,7 @@ public sealed class PluginIsolationTests : IDisposable
     [Fact(Timeout = 15_000)]
     public async Task A_plugin_response_over_the_stdout_cap_is_truncated()
     {
-        var command = await TestManifests.LoadAsync(TestManifests.Plugin(_dir, "flood", "FloodHandler", maxStdoutKib: 4));
+        var command = await TestManifests.LoadAsync(TestManifests.Plugin(_dir.Path, "flood", "FloodHandler", maxStdoutKib: 4));
 
         var ex = await Assert.ThrowsAsync<HandlerException>(() => Runner().RunAsync(command, Some.Request(command)));
 
@@ -90,7 +90,7 @@ public sealed class PluginIsolationTests : IDisposable
     [Fact(Timeout = 15_000)]
     public async Task A_corrupt_plugin_assembly_gives_an_actionable_error()
     {
-        var command = await TestManifests.LoadAsync(TestManifests.Plugin(_dir, "corrupt", "VersionHandler"));
+        var command = await TestManifests.LoadAsync(TestManifests.Plugin(_dir.Path, "corrupt", "VersionHandler"));
         File.WriteAllText(command.HandlerPath, "not a PE file");
 
         var ex = await Assert.ThrowsAsync<PluginLoadException>(() => Runner().RunAsync(command, Some.Request(command)));
@@ -102,7 +102,7 @@ public sealed class PluginIsolationTests : IDisposable
     [Fact(Timeout = 15_000)]
     public async Task A_plugin_class_that_does_not_exist_is_named_in_the_error()
     {
-        var command = await TestManifests.LoadAsync(TestManifests.Plugin(_dir, "ghost", "GhostHandler"));
+        var command = await TestManifests.LoadAsync(TestManifests.Plugin(_dir.Path, "ghost", "GhostHandler"));
 
         var ex = await Assert.ThrowsAsync<PluginLoadException>(() => Runner().RunAsync(command, Some.Request(command)));
 

@@ -27,30 +27,38 @@ internal static class TestManifests
         """;
 
     /// <summary>A bash script handler.</summary>
-    public static string Script(TempDir dir, string name, string body, int timeoutMs = 5_000, int maxStdoutKib = 64)
+    public static string Script(string root, string name, string body, int timeoutMs = 5_000, int maxStdoutKib = 64)
     {
-        var script = dir.Write($"{name}/run.sh", "#!/usr/bin/env bash\n" + body + "\n");
+        var script = Write(root, $"{name}/run.sh", "#!/usr/bin/env bash\n" + body + "\n");
         File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        return dir.Write($"{name}/command.yaml", Yaml(name, "run.sh", timeoutMs, maxStdoutKib));
+        return Write(root, $"{name}/command.yaml", Yaml(name, "run.sh", timeoutMs, maxStdoutKib));
     }
 
     /// <summary>A handler that execs the Isaac.Tests.Handler fixture in the given mode.</summary>
-    public static string Handler(TempDir dir, string name, string mode, long n = 0, int timeoutMs = 5_000, int maxStdoutKib = 64) =>
-        Script(dir, name, $"exec '{Fixtures.TestHandler}' {mode} {n}", timeoutMs, maxStdoutKib);
+    public static string Handler(string root, string name, string mode, long n = 0, int timeoutMs = 5_000, int maxStdoutKib = 64) =>
+        Script(root, name, $"exec '{Fixtures.TestHandler}' {mode} {n}", timeoutMs, maxStdoutKib);
 
     /// <summary>The fixture plugin copied into the command folder, serving the named handler class.</summary>
-    public static string Plugin(TempDir dir, string name, string handlerClass, int timeoutMs = 5_000, int maxStdoutKib = 64)
+    public static string Plugin(string root, string name, string handlerClass, int timeoutMs = 5_000, int maxStdoutKib = 64)
     {
         var source = Path.GetDirectoryName(Fixtures.TestPlugin)!;
         foreach (var file in Directory.GetFiles(source))
         {
-            var target = dir.Combine(name, "plugin", Path.GetFileName(file));
+            var target = Path.Combine(root, name, "plugin", Path.GetFileName(file));
             Directory.CreateDirectory(Path.GetDirectoryName(target)!);
             File.Copy(file, target, overwrite: true);
         }
 
-        return dir.Write($"{name}/command.yaml",
+        return Write(root, $"{name}/command.yaml",
             Yaml(name, "plugin/Isaac.Tests.Plugin.dll", timeoutMs, maxStdoutKib, extraRuntime: $"  class: Isaac.Tests.Plugin.{handlerClass}"));
+    }
+
+    private static string Write(string root, string relativePath, string content)
+    {
+        var full = Path.Combine(root, relativePath);
+        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        File.WriteAllText(full, content);
+        return full;
     }
 
     public static async Task<CommandCatalog> CatalogAsync(params string[] roots)
