@@ -3,11 +3,24 @@ namespace Isaac.Cli.Shell;
 /// <summary>Command history in a plain text file, one line per entry, kept to the most recent entries.</summary>
 internal sealed class History(string path, int limit)
 {
+    /// <summary>The most recent entries; the file is rewritten once it holds more than twice the limit.</summary>
     public IReadOnlyList<string> Load()
     {
         try
         {
-            return File.Exists(path) ? File.ReadLines(path).Where(l => l.Length > 0).TakeLast(limit).ToArray() : [];
+            if (!File.Exists(path))
+            {
+                return [];
+            }
+
+            var lines = File.ReadAllLines(path).Where(l => l.Length > 0).ToArray();
+            var recent = lines.TakeLast(limit).ToArray();
+            if (lines.Length > 2 * limit)
+            {
+                File.WriteAllLines(path, recent);
+            }
+
+            return recent;
         }
         catch (IOException)
         {

@@ -16,6 +16,14 @@ internal sealed class InteractiveShell(IsaacHost host, Terminal terminal)
             Prompt = new ShellPrompt(),
             Completion = new CommandCompletion(host.Catalog.Descriptors.Select(d => d.Usage)),
         };
+        // A one-line prompt: arrows walk the history as in bash, and the readline staples work.
+        editor.KeyBindings.Add<PreviousHistoryCommand>(ConsoleKey.UpArrow);
+        editor.KeyBindings.Add<NextHistoryCommand>(ConsoleKey.DownArrow);
+        editor.KeyBindings.Add<PreviousHistoryCommand>(ConsoleKey.P, ConsoleModifiers.Control);
+        editor.KeyBindings.Add<NextHistoryCommand>(ConsoleKey.N, ConsoleModifiers.Control);
+        editor.KeyBindings.Add<MoveHomeCommand>(ConsoleKey.A, ConsoleModifiers.Control);
+        editor.KeyBindings.Add<MoveEndCommand>(ConsoleKey.E, ConsoleModifiers.Control);
+
         var history = new History(host.Settings.HistoryPath, HistoryLimit);
         foreach (var line in history.Load())
         {
@@ -48,7 +56,6 @@ internal sealed class InteractiveShell(IsaacHost host, Terminal terminal)
                 continue;
             }
 
-            editor.History.Add(line);
             history.Append(line);
             if (BuiltIns.TryRun(line, out var exit))
             {

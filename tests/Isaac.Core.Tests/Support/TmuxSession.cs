@@ -1,0 +1,76 @@
+using System.Diagnostics;
+
+namespace Isaac.Core.Tests.Support;
+
+/// <summary>A real terminal: a detached tmux session driven with send-keys and read with capture-pane.</summary>
+internal sealed class TmuxSession : IDisposable
+{
+    private readonly string _name = "isaac-test-" + Guid.NewGuid().ToString("N")[..8];
+
+    private TmuxSession()
+    {
+    }
+
+    public static TmuxSession Start(string shellCommand, int width = 140, int height = 40)
+    {
+        var session = new TmuxSession();
+        Tmux("new-session", "-d", "-s", session._name, "-x", width.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "-y", height.ToString(System.Globalization.CultureInfo.InvariantCulture), shellCommand);
+        return session;
+    }
+
+    public void SendKeys(params string[] keys) => Tmux(["send-keys", "-t", _name, .. keys]);
+
+    /// <summary>Types text literally (no key-name interpretation).</summary>
+    public void Type(string text) => Tmux("send-keys", "-t", _name, "-l", text);
+
+    public string Screen() => Tmux("capture-pane", "-t", _name, "-p");
+
+    /// <summary>Polls the screen until <paramref name="done"/> holds; fails with the screen when it never does.</summary>
+    public async Task<string> WaitForAsync(Func<string, bool> done, string what, int timeoutMs = 10_000)
+    {
+        var clock = Stopwatch.StartNew();
+        string screen;
+        while (!done(screen = Screen()))
+        {
+            if (clock.ElapsedMilliseconds > timeoutMs)
+            {
+                Assert.Fail($"Timed out waiting for {what}. Screen:\n{screen}");
+            }
+
+            await Task.Delay(50);
+        }
+
+        return screen;
+    }
+
+    public Task<string> WaitForAsync(string text, int timeoutMs = 10_000) =>
+        WaitForAsync(screen => screen.Contains(text, StringComparison.Ordinal), $"'{text}'", timeoutMs);
+
+    public void Dispose()
+    {
+        try
+        {
+            Tmux("kill-session", "-t", _name);
+        }
+        catch (InvalidOperationException)
+        {
+            // Already gone with its program.
+        }
+    }
+
+    private static string Tmux(params string[] arguments)
+    {
+        var startInfo = new ProcessStartInfo("tmux") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in arguments)
+        {
+            startInfo.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(startInfo) ?? throw new InvalidOperationException("tmux did not start; .ci/run installs it (apt-get install tmux).");
+        var output = process.StandardOutput.ReadToEnd();
+        var error = process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        return process.ExitCode == 0 ? output : throw new InvalidOperationException($"tmux {string.Join(' ', arguments)} failed: {error}");
+    }
+}
