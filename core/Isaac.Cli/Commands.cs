@@ -45,9 +45,9 @@ internal static class Commands
 
     public static async Task<int> ValidateAsync(string? path, IsaacSettings settings, CancellationToken cancellationToken)
     {
-        var loader = await ManifestLoader.CreateAsync(cancellationToken);
+        // Always a full validation: no cache.
         var roots = path is null ? IsaacHost.ManifestRoots(settings) : [path];
-        var catalog = CommandCatalog.Load(loader, roots);
+        var catalog = await CommandCatalog.LoadAsync(new ManifestLoader(), roots, cancellationToken);
         foreach (var command in catalog.Commands)
         {
             Console.Out.WriteLine($"ok    {command.Name,-16} {command.ManifestPath}");

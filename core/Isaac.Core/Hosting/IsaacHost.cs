@@ -34,8 +34,9 @@ internal sealed class IsaacHost : IDisposable
     public static async Task<IsaacHost> StartAsync(IsaacSettings settings, ILoggerFactory? logs = null, CancellationToken cancellationToken = default)
     {
         logs ??= NullLoggerFactory.Instance;
-        var loader = await ManifestLoader.CreateAsync(cancellationToken).ConfigureAwait(false);
-        var catalog = CommandCatalog.Load(loader, ManifestRoots(settings));
+        var cache = ManifestCache.Open(settings.ManifestCachePath);
+        var catalog = await CommandCatalog.LoadAsync(new ManifestLoader(cache), ManifestRoots(settings), cancellationToken).ConfigureAwait(false);
+        cache.Save();
         var plugins = new PluginCatalog();
         var context = new HandlerContext { Commands = catalog.Descriptors };
         var dispatcher = new Dispatcher(catalog, new OutOfProcessRunner(), new InProcessRunner(plugins, context),

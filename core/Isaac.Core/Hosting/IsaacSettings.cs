@@ -30,6 +30,7 @@ internal sealed record IsaacSettings
     public string CommandsPath => Path.Combine(Home, "commands");
     public string HistoryPath => Path.Combine(Home, "history");
     public string LogsPath => Path.Combine(Home, "logs");
+    public string ManifestCachePath => Path.Combine(Home, "cache", "manifests.json");
 
     /// <summary>Resolves the settings from flags (null when not given), the environment and the config file.</summary>
     public static IsaacSettings Resolve(string? homeFlag = null, string? deviceFlag = null, string? hubFlag = null)
@@ -55,11 +56,6 @@ internal sealed record IsaacSettings
 
     private sealed record ConfigFile
     {
-        private static readonly IDeserializer _deserializer = new DeserializerBuilder()
-            .WithNamingConvention(UnderscoredNamingConvention.Instance)
-            .WithEnforceNullability()
-            .WithDuplicateKeyChecking()
-            .Build();
 
         public string? Device { get; init; }
         public string? Hub { get; init; }
@@ -75,7 +71,12 @@ internal sealed record IsaacSettings
 
             try
             {
-                return _deserializer.Deserialize<ConfigFile?>(File.ReadAllText(path)) ?? new ConfigFile();
+                var deserializer = new DeserializerBuilder()
+                    .WithNamingConvention(UnderscoredNamingConvention.Instance)
+                    .WithEnforceNullability()
+                    .WithDuplicateKeyChecking()
+                    .Build();
+                return deserializer.Deserialize<ConfigFile?>(File.ReadAllText(path)) ?? new ConfigFile();
             }
             catch (YamlException ex)
             {

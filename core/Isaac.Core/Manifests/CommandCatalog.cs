@@ -28,13 +28,13 @@ internal sealed class CommandCatalog
     /// Loads <c>command.yaml</c> from each root (a manifest folder itself, or a folder of them).
     /// One bad manifest never stops the others; a repeated name keeps the first and reports the rest.
     /// </summary>
-    public static CommandCatalog Load(ManifestLoader loader, IEnumerable<string> roots)
+    public static async Task<CommandCatalog> LoadAsync(ManifestLoader loader, IEnumerable<string> roots, CancellationToken cancellationToken = default)
     {
         var commands = new List<LoadedCommand>();
         var problems = new List<ManifestProblem>();
         foreach (var path in roots.SelectMany(FindManifests))
         {
-            var result = loader.Load(path);
+            var result = await loader.LoadAsync(path, cancellationToken).ConfigureAwait(false);
             problems.AddRange(result.Problems);
             if (result.Command is not { } command)
             {

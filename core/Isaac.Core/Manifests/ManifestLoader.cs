@@ -19,39 +19,50 @@ internal sealed class ManifestLoader
     // User manifests are untrusted input; a pathological pattern must not hang the shell.
     private static readonly TimeSpan _regexBudget = TimeSpan.FromMilliseconds(100);
 
-    private static readonly IDeserializer _deserializer = new DeserializerBuilder()
+    // Built on the first cache miss only: building a YamlDotNet deserializer is costly reflection.
+    private static readonly Lazy<IDeserializer> _deserializer = new(() => new DeserializerBuilder()
         .WithNamingConvention(UnderscoredNamingConvention.Instance)
         .WithEnforceRequiredMembers()
         .WithEnforceNullability()
         .WithDuplicateKeyChecking()
-        .Build();
+        .Build());
 
-    private readonly JsonSchema _schema;
+    private readonly ManifestCache? _cache;
 
-    private ManifestLoader(JsonSchema schema) => _schema = schema;
+    /// <param name="cache">Remembers manifests that passed validation, keyed by file size and time; null to always validate.</param>
+    public ManifestLoader(ManifestCache? cache = null) => _cache = cache;
 
-    public static async Task<ManifestLoader> CreateAsync(CancellationToken cancellationToken = default)
-    {
-        var assembly = typeof(ManifestLoader).Assembly;
-        using var stream = assembly.GetManifestResourceStream("Isaac.Schemas.command.schema.json")
-            ?? throw new InvalidOperationException("The command schema is not embedded in Isaac.Core.");
-        var schema = await JsonSchema.FromJsonAsync(stream, cancellationToken).ConfigureAwait(false);
-        return new ManifestLoader(schema);
-    }
-
-    public ManifestLoadResult Load(string manifestPath)
+    public async Task<ManifestLoadResult> LoadAsync(string manifestPath, CancellationToken cancellationToken = default)
     {
         var path = Path.GetFullPath(manifestPath);
         string text;
+        FileStamp stamp;
         try
         {
-            text = File.ReadAllText(path);
+            stamp = FileStamp.Of(path);
+            if (_cache?.TryGet(path, stamp) is { } cached)
+            {
+                return Resolve(path, cached, new Dictionary<string, Mark>(StringComparer.Ordinal));
+            }
+
+            text = await File.ReadAllTextAsync(path, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             return Fail(new ManifestProblem(path, 0, 0, "unreadable", ex.Message));
         }
 
+        var result = Parse(path, text, await ManifestSchema.GetAsync().ConfigureAwait(false));
+        if (result.Command is { } command)
+        {
+            _cache?.Put(path, stamp, command.Manifest);
+        }
+
+        return result;
+    }
+
+    private static ManifestLoadResult Parse(string path, string text, JsonSchema schema)
+    {
         var marks = new Dictionary<string, Mark>(StringComparer.Ordinal);
         var parser = new PositionTrackingParser(new Parser(new StringReader(text)));
         try
@@ -64,7 +75,7 @@ internal sealed class ManifestLoader
             }
 
             var json = YamlJson.Convert(stream.Documents[0].RootNode, marks);
-            var schemaProblems = _schema.Validate(json)
+            var schemaProblems = schema.Validate(json)
                 .SelectMany(Flatten)
                 .Select(error => Problem(path, marks, error))
                 .ToList();
@@ -73,7 +84,7 @@ internal sealed class ManifestLoader
                 return new ManifestLoadResult(null, schemaProblems);
             }
 
-            var manifest = _deserializer.Deserialize<CommandManifest>(text);
+            var manifest = _deserializer.Value.Deserialize<CommandManifest>(text);
             return Resolve(path, manifest, marks);
         }
         catch (YamlException ex)
@@ -90,6 +101,7 @@ internal sealed class ManifestLoader
         }
     }
 
+    // Checks that depend on the file system run on every load, cached or not.
     private static ManifestLoadResult Resolve(string path, CommandManifest manifest, Dictionary<string, Mark> marks)
     {
         var problems = new List<ManifestProblem>();

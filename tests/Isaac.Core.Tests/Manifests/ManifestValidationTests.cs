@@ -17,9 +17,9 @@ public sealed class ManifestValidationTests : IDisposable
         }
 
         var path = _dir.Write("cmd/command.yaml", yaml);
-        var loader = await ManifestLoader.CreateAsync();
+        var loader = new ManifestLoader();
 
-        var result = loader.Load(path);
+        var result = await loader.LoadAsync(path);
 
         Assert.Null(result.Command);
         var problem = Assert.Single(result.Problems);
@@ -148,9 +148,9 @@ public sealed class ManifestValidationTests : IDisposable
     {
         _dir.Write("cmd/run.sh", "#!/bin/sh\n");
         var path = _dir.Write("cmd/command.yaml", "version: 1.0\ncommand:\n  name: v\nruntime:\n  handler: run.sh\n");
-        var loader = await ManifestLoader.CreateAsync();
+        var loader = new ManifestLoader();
 
-        var result = loader.Load(path);
+        var result = await loader.LoadAsync(path);
 
         Assert.Null(result.Command);
         Assert.Contains(result.Problems, p => p.Rule == "schema:string-expected" && p.Message.Contains("'version'") && p.Line == 1);

@@ -63,14 +63,12 @@ internal static class TestManifests
 
     public static async Task<CommandCatalog> CatalogAsync(params string[] roots)
     {
-        var loader = await ManifestLoader.CreateAsync();
-        return CommandCatalog.Load(loader, roots);
+        return await CommandCatalog.LoadAsync(new ManifestLoader(), roots);
     }
 
     public static async Task<LoadedCommand> LoadAsync(string manifestPath)
     {
-        var loader = await ManifestLoader.CreateAsync();
-        var result = loader.Load(manifestPath);
+        var result = await new ManifestLoader().LoadAsync(manifestPath);
         Assert.True(result.Command is not null, string.Join("\n", result.Problems));
         return result.Command!;
     }
