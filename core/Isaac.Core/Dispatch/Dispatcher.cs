@@ -141,7 +141,11 @@ internal sealed class Dispatcher(
     {
         var name = text.Split(' ', 2)[0].TrimStart('/');
         var closest = catalog.Commands.Select(c => c.Name).MinBy(n => EditDistance(n, name));
-        var hint = closest is not null && EditDistance(closest, name) <= 2 ? $" Did you mean '/{closest}'?" : "";
+        // A command whose manifest failed to load is unknown too, but the user deserves to know why.
+        var broken = catalog.Problems.FirstOrDefault(p => Path.GetFileName(Path.GetDirectoryName(p.File)) == name);
+        var hint = broken is not null ? $" Its manifest did not load: {broken}"
+            : closest is not null && EditDistance(closest, name) <= 2 ? $" Did you mean '/{closest}'?"
+            : "";
         return CommandResult.Failure(null, ErrorCode.NotFound, $"Unknown command '/{name}'.{hint} Type /help to list commands.");
     }
 

@@ -82,6 +82,19 @@ public sealed class DispatcherTests : IDisposable
     }
 
     [Fact(Timeout = 15_000)]
+    public async Task A_command_whose_manifest_failed_to_load_says_why_it_is_unknown()
+    {
+        _dir.Write("broken/command.yaml", "version: \"1.0\"\ncommand:\n  name: broken\nruntime:\n  handler: gone.sh\n");
+        var dispatcher = await DispatcherAsync();
+
+        var result = await dispatcher.DispatchAsync("/broken", Some.Session(), _dir.Path);
+
+        Assert.Equal(ErrorCode.NotFound, result.Error);
+        Assert.Contains("Its manifest did not load:", result.Stderr);
+        Assert.Contains("handler-missing", result.Stderr);
+    }
+
+    [Fact(Timeout = 15_000)]
     public async Task A_command_above_the_remote_tier_is_denied_for_a_remote_origin_but_runs_locally()
     {
         TestManifests.Handler(_dir.Path, "wipe", "v1");

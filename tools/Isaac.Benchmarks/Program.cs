@@ -1,0 +1,146 @@
+// Isaac's dispatcher benchmarks, in one run on one machine, each against a floor measured in the same run.
+// Usage: dotnet run -c Release --project tools/Isaac.Benchmarks [-- --quick]
+// tools/run-benchmarks.sh also publishes the ReadyToRun isaac so that its start-up is measured too.
+using System.Diagnostics;
+using System.Globalization;
+using System.Reflection;
+using System.Text;
+using CliWrap;
+using Isaac.Benchmarks;
+using Isaac.Core.Dispatch;
+using Isaac.Core.Execution;
+using Isaac.Core.Manifests;
+using Isaac.Core.Plugins;
+using Isaac.Plugins;
+
+var quick = args.Contains("--quick");
+var work = Directory.CreateTempSubdirectory("isaac-bench-").FullName;
+var report = new Report();
+try
+{
+    await InProcessDispatchAsync();
+    await ScriptRoundTripAsync();
+    await ColdStartAsync();
+}
+finally
+{
+    Directory.Delete(work, recursive: true);
+}
+
+Console.WriteLine(report);
+return 0;
+
+async Task InProcessDispatchAsync()
+{
+    var folder = Path.Combine(work, "manifests", "noop");
+    Directory.CreateDirectory(Path.Combine(folder, "plugin"));
+    var pluginDir = Path.GetDirectoryName(Metadata("NoopPlugin"))!;
+    foreach (var file in Directory.GetFiles(pluginDir))
+    {
+        File.Copy(file, Path.Combine(folder, "plugin", Path.GetFileName(file)));
+    }
+
+    File.WriteAllText(Path.Combine(folder, "command.yaml"), """
+        version: "1.0"
+        command: { name: noop }
+        triggers: [ { pattern: "^noop(\\s+(.*))?$", capture: args } ]
+        runtime: { handler: plugin/Isaac.Benchmarks.Plugin.dll }
+        """);
+    var catalog = await CommandCatalog.LoadAsync(new ManifestLoader(), [Path.Combine(work, "manifests")]);
+    using var plugins = new PluginCatalog();
+    var context = new HandlerContext { Commands = catalog.Descriptors };
+    var dispatcher = new Dispatcher(catalog, new OutOfProcessRunner(), new InProcessRunner(plugins, context));
+    var session = new SessionInfo { Device = "bench", IsaacHome = work };
+    var handler = plugins.GetHandler(catalog.Commands[0]);
+    var request = new CommandRequest { Command = "noop", Text = "/noop a b", WorkingDirectory = work, Session = session, Deadline = DateTimeOffset.UtcNow };
+
+    var iterations = quick ? 20_000 : 200_000;
+    var full = await Measure.InProcessAsync(iterations, () => dispatcher.DispatchAsync("/noop a 'b c'", session, work));
+    var bare = await Measure.InProcessAsync(iterations, () => handler.HandleAsync(request, context, CancellationToken.None));
+    report.Section("In-process plugin dispatch",
+        $"`Dispatcher.DispatchAsync(\"/noop a 'b c'\")` (classify, match, split words, build request, deadline, run, wrap result) vs. calling the handler directly; {iterations:N0} calls each after warm-up.",
+        ("direct handler call (floor)", bare, bare),
+        ("full dispatch", full, bare));
+}
+
+async Task ScriptRoundTripAsync()
+{
+    var folder = Path.Combine(work, "scripts", "echo");
+    Directory.CreateDirectory(folder);
+    var script = Path.Combine(folder, "handler.py");
+    File.WriteAllText(script, """
+        import json, sys
+        request = json.load(sys.stdin)
+        print(json.dumps({"status": "success", "stdout": request["command"]}))
+        """);
+    // The real interpreter, not a version manager's shim (pyenv's is a bash script that costs more than Python).
+    var python = await RealPythonAsync();
+    File.WriteAllText(Path.Combine(folder, "command.yaml"), $$"""
+        version: "1.0"
+        command: { name: echo }
+        runtime: { handler: handler.py, interpreter: "{{python}}", timeout_ms: 10000 }
+        """);
+    var command = (await new ManifestLoader().LoadAsync(Path.Combine(folder, "command.yaml"))).Command!;
+    var session = new SessionInfo { Device = "bench", IsaacHome = work };
+    var request = new CommandRequest { Command = "echo", Text = "/echo", WorkingDirectory = work, Session = session, Deadline = DateTimeOffset.UtcNow.AddMinutes(1) };
+    var requestJson = System.Text.Json.JsonSerializer.Serialize(request, Isaac.Core.Internal.IsaacJson.Default.CommandRequest);
+    var runner = new OutOfProcessRunner();
+
+    var runs = quick ? 15 : 60;
+    var results = await Measure.InterleavedAsync(runs,
+        ("spawn /bin/true (floor)", () => Cli.Wrap("/bin/true").ExecuteAsync()),
+        ("bare interpreter: python3 -c pass", () => Cli.Wrap(python).WithArguments(["-c", "pass"]).ExecuteAsync()),
+        ("the handler script run directly, request piped", () => Cli.Wrap(python).WithArguments([script]).WithStandardInputPipe(PipeSource.FromString(requestJson))
+            .WithStandardOutputPipe(Discard()).ExecuteAsync()),
+        ("Isaac script handler round trip", () => runner.RunAsync(command, request)));
+    report.Section("Script handler round trip",
+        $"Median of {runs} interleaved runs each. The handler parses the request with Python's json module and prints a response; Isaac adds setsid, the environment allowlist, capped pipes and envelope checks.",
+        ("spawn /bin/true (floor)", results[0], results[0]),
+        ("bare interpreter: python3 -c pass", results[1], results[0]),
+        ("the same script run directly", results[2], results[1]),
+        ("Isaac script handler round trip", results[3], results[1]),
+        ("  … relative to the script run directly", results[3], results[2]));
+}
+
+async Task ColdStartAsync()
+{
+    var home = Path.Combine(work, "home");
+    var publish = Path.Combine(Metadata("RepoRoot"), "artifacts", "publish", "isaac");
+    var candidates = new List<(string Name, string Exe)> { ("isaac -c /help (build output)", Metadata("IsaacExe")) };
+    if (File.Exists(publish))
+    {
+        candidates.Add(("isaac -c /help (ReadyToRun publish)", publish));
+    }
+
+    var runs = quick ? 8 : 30;
+    Func<Task> Start(string exe, params string[] arguments) => () => Cli.Wrap(exe).WithArguments(arguments)
+        .WithEnvironmentVariables(e => e.Set("ISAAC_HOME", home).Set("CI", "true"))
+        .WithStandardOutputPipe(Discard()).ExecuteAsync();
+
+    // One run each first fills the manifest cache; what follows is the steady state a user meets.
+    foreach (var (_, exe) in candidates)
+    {
+        await Start(exe, "-c", "/help")();
+    }
+
+    var cases = new List<(string, Func<Task>)> { ("dotnet hello world (floor)", Start(Metadata("Hello"))) };
+    cases.AddRange(candidates.Select(c => (c.Name, Start(c.Exe, "-c", "/help"))));
+    cases.AddRange(candidates.Select(c => (c.Name.Replace("/help", "true", StringComparison.Ordinal), Start(c.Exe, "-c", "true"))));
+    var results = await Measure.InterleavedAsync(runs, [.. cases]);
+    report.Section("Cold start",
+        $"Median of {runs} interleaved process starts each, manifest cache warm. `-c true` runs a plain shell command (no plugin).",
+        [.. cases.Select((c, i) => (c.Item1, results[i], results[0]))]);
+}
+
+// Reads and drops output (CliWrap's PipeTarget.Null closes the pipe, which a child writing to it sees as EPIPE).
+static PipeTarget Discard() => PipeTarget.ToStream(Stream.Null);
+
+static async Task<string> RealPythonAsync()
+{
+    var output = new StringBuilder();
+    await Cli.Wrap("python3").WithArguments(["-c", "import sys; print(sys.executable)"]).WithStandardOutputPipe(PipeTarget.ToStringBuilder(output)).ExecuteAsync();
+    return output.ToString().Trim();
+}
+
+static string Metadata(string key) =>
+    typeof(Program).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == key).Value!;
