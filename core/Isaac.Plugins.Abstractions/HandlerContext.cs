@@ -5,4 +5,7 @@ public sealed record HandlerContext
 {
     /// <summary>Every command the host has loaded, in name order.</summary>
     public IReadOnlyList<CommandDescriptor> Commands { get; init; } = [];
+
+    /// <summary>The durable command queue, or null when the host runs without one.</summary>
+    public ICommandQueue? Queue { get; init; }
 }

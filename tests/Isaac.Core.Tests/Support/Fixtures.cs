@@ -8,6 +8,7 @@ internal static class Fixtures
     public static string TestPlugin => Metadata("TestPlugin");
     public static string TestHandler => Metadata("TestHandler");
     public static string IsaacExe => Metadata("IsaacExe");
+    public static string QueueDriver => Metadata("QueueDriver");
     public static string RepoRoot => Metadata("RepoRoot");
 
     /// <summary>Whether the process exists and is not a zombie (a killed orphan waits for PID 1 to reap it).</summary>

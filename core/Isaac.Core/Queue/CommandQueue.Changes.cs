@@ -1,0 +1,124 @@
+using System.Reactive.Linq;
+using System.Reactive.Subjects;
+using Isaac.Plugins;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+
+namespace Isaac.Core.Queue;
+
+// The live status stream, including changes other processes make to the same file.
+internal sealed partial class CommandQueue
+{
+    private static readonly TimeSpan _housekeepingInterval = TimeSpan.FromMinutes(1);
+
+    private readonly CancellationTokenSource _shutdown = new();
+    private BehaviorSubject<QueueStatus>? _status;
+    private IObservable<QueueStatus>? _changes;
+    private Task? _watcher;
+    private bool _disposed;
+
+    /// <summary>
+    /// The current status on subscribe, then each distinct change: this instance's own writes at once,
+    /// other processes' writes within <see cref="QueueOptions.ChangePollInterval"/>. Completes on dispose.
+    /// </summary>
+    /// <remarks>Built on first use: a one-shot <c>isaac -c</c> never pays for loading Rx.</remarks>
+    public IObservable<QueueStatus> Changes => _changes ??= Observable.FromAsync(StartWatchingAsync).SelectMany(subject => subject).DistinctUntilChanged();
+
+    private async Task<BehaviorSubject<QueueStatus>> StartWatchingAsync(CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_status is null)
+            {
+                var connection = EnsureOpen();
+                _status = new BehaviorSubject<QueueStatus>(CountStatus(connection));
+                _watcher = WatchAsync(_status, Version(connection), _shutdown.Token);
+            }
+
+            return _status;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    // Called under the gate, so OnNext calls are serialized as Rx requires.
+    private void PublishIfWatched(SqliteConnection connection) => _status?.OnNext(CountStatus(connection));
+
+    // PRAGMA data_version changes when another connection (another process) commits to the file.
+    private async Task WatchAsync(BehaviorSubject<QueueStatus> status, long lastVersion, CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(_options.ChangePollInterval, _time);
+        var nextHousekeeping = _time.GetUtcNow() + _housekeepingInterval;
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
+            {
+                await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    var connection = EnsureOpen();
+                    var version = Version(connection);
+                    if (version != lastVersion)
+                    {
+                        lastVersion = version;
+                        status.OnNext(CountStatus(connection));
+                    }
+
+                    if (_time.GetUtcNow() >= nextHousekeeping)
+                    {
+                        nextHousekeeping = _time.GetUtcNow() + _housekeepingInterval;
+                        Housekeep(connection, _time.GetUtcNow());
+                    }
+                }
+                catch (SqliteException ex)
+                {
+                    // Reported, retried at the next tick, never thrown into the host.
+                    _logger.LogWarning(ex, "Watching the queue database {Path} failed", _path);
+                }
+                finally
+                {
+                    _gate.Release();
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Disposed.
+        }
+    }
+
+    private static long Version(SqliteConnection connection) => Scalar<long>(connection, "PRAGMA data_version;");
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        await _shutdown.CancelAsync().ConfigureAwait(false);
+        if (_watcher is { } watcher)
+        {
+            await watcher.ConfigureAwait(false);
+        }
+
+        await _gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            _disposed = true;
+            _status?.OnCompleted();
+            _status?.Dispose();
+            _connection?.Dispose();
+            _connection = null;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+
+        _shutdown.Dispose();
+    }
+}

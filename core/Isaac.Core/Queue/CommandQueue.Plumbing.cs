@@ -1,0 +1,114 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+
+namespace Isaac.Core.Queue;
+
+/// <summary>What one round of housekeeping did.</summary>
+internal sealed record Housekeeping(int Reset, int Purged);
+
+// How every operation reaches the database: one at a time, in a write transaction taken up front.
+internal sealed partial class CommandQueue
+{
+    /// <summary>Runs <paramref name="work"/> in a BEGIN IMMEDIATE transaction (the write lock is taken at once, so two processes never deadlock upgrading read locks).</summary>
+    private async Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, DateTimeOffset, T> work, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var connection = EnsureOpen();
+            T result;
+            using (var transaction = connection.BeginTransaction(deferred: false))
+            {
+                result = work(connection, transaction, _time.GetUtcNow());
+                transaction.Commit();
+            }
+
+            PublishIfWatched(connection);
+            return result;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private async Task<T> ReadAsync<T>(Func<SqliteConnection, T> work, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return work(EnsureOpen());
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    // Called under the gate. The first use opens the file and does the start-up housekeeping.
+    private SqliteConnection EnsureOpen()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_connection is { } open)
+        {
+            return open;
+        }
+
+        var connection = OpenConnection();
+        _connection = connection;
+        Housekeep(connection, _time.GetUtcNow());
+        _logger.LogInformation("Queue database {Path} open (schema version {Version})", _path, SchemaVersion);
+        return connection;
+    }
+
+    // Start-up and periodic: stranded "syncing" rows back to pending, old delivered rows out.
+    private Housekeeping Housekeep(SqliteConnection connection, DateTimeOffset now)
+    {
+        using var transaction = connection.BeginTransaction(deferred: false);
+        var reset = Execute(connection, "UPDATE command_queue SET status = 'pending', claimed_at = NULL WHERE status = 'syncing' AND claimed_at < $cutoff;",
+            transaction, ("$cutoff", Iso.From(now - _options.StaleSyncingAfter)));
+        var purgeDue = now - _lastPurge >= TimeSpan.FromDays(1);
+        var purged = purgeDue
+            ? Execute(connection, "DELETE FROM command_queue WHERE status = 'done' AND completed_at < $cutoff;", transaction, ("$cutoff", Iso.From(now - _options.DoneRetention)))
+            : 0;
+        transaction.Commit();
+        if (purgeDue)
+        {
+            _lastPurge = now;
+        }
+
+        if (reset + purged > 0)
+        {
+            _logger.LogInformation("Housekeeping: {Reset} stale syncing command(s) made pending, {Purged} delivered command(s) purged", reset, purged);
+            PublishIfWatched(connection);
+        }
+
+        return new Housekeeping(reset, purged);
+    }
+
+    private static SqliteCommand Command(SqliteConnection connection, string sql, SqliteTransaction? transaction, params (string Name, object? Value)[] parameters)
+    {
+        var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.Transaction = transaction;
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        }
+
+        return command;
+    }
+
+    private static int Execute(SqliteConnection connection, string sql, SqliteTransaction? transaction = null, params (string Name, object? Value)[] parameters)
+    {
+        using var command = Command(connection, sql, transaction, parameters);
+        return command.ExecuteNonQuery();
+    }
+
+    private static T? Scalar<T>(SqliteConnection connection, string sql, SqliteTransaction? transaction = null, params (string Name, object? Value)[] parameters)
+    {
+        using var command = Command(connection, sql, transaction, parameters);
+        var value = command.ExecuteScalar();
+        return value is null or DBNull ? default : (T)value;
+    }
+}

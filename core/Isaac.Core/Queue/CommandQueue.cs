@@ -1,0 +1,312 @@
+using System.Data;
+using Isaac.Plugins;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Isaac.Core.Queue;
+
+/// <summary>
+/// The durable queue of commands waiting for the hub: <c>&lt;ISAAC_HOME&gt;/queue.db</c> (DESIGN §4).
+/// One connection per instance, used by one operation at a time; other processes sharing the file are
+/// kept consistent by SQLite's locking (WAL, write transactions taken with BEGIN IMMEDIATE). The database
+/// is opened on first use.
+/// </summary>
+internal sealed partial class CommandQueue : ICommandQueue, IAsyncDisposable
+{
+    private readonly string _path;
+    private readonly QueueOptions _options;
+    private readonly TimeProvider _time;
+    private readonly Random _random;
+    private readonly ILogger _logger;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private SqliteConnection? _connection;
+    private DateTimeOffset _lastPurge;
+
+    public CommandQueue(string path, QueueOptions? options = null, TimeProvider? time = null, Random? random = null, ILogger<CommandQueue>? logger = null)
+    {
+        _path = Path.GetFullPath(path);
+        _options = options ?? QueueOptions.Default;
+        _options.Validate();
+        _time = time ?? TimeProvider.System;
+        _random = random ?? Random.Shared;
+        _logger = logger ?? NullLogger<CommandQueue>.Instance;
+    }
+
+    public string DatabasePath => _path;
+
+    public async Task<EnqueueResult> EnqueueAsync(EnqueueRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(request.Text);
+        var result = await WriteAsync((connection, transaction, now) =>
+        {
+            var coalesced = request.CoalesceKey is { } key
+                ? Execute(connection, "DELETE FROM command_queue WHERE coalesce_key = $key AND target_device IS $target AND status IN ('pending', 'failed');",
+                    transaction, ("$key", key), ("$target", request.Target))
+                : 0;
+            var id = Scalar<long>(connection, """
+                INSERT INTO command_queue (queued_at, command_type, command_text, target_device, metadata, unique_key, parallel, next_attempt_at, expires_at, coalesce_key)
+                VALUES ($now, $type, $text, $target, $metadata, $key, $parallel, $now, $expires, $coalesce)
+                RETURNING id;
+                """, transaction,
+                ("$now", Iso.From(now)), ("$type", request.Type), ("$text", request.Text), ("$target", request.Target),
+                ("$metadata", request.Metadata), ("$key", request.UniqueKey ?? Guid.NewGuid().ToString("N")),
+                ("$parallel", request.Parallel), ("$expires", request.TimeToLive is { } ttl ? Iso.From(now + ttl) : null),
+                ("$coalesce", request.CoalesceKey));
+            var queued = Scalar<long>(connection, "SELECT COUNT(*) FROM command_queue WHERE status <> 'done';", transaction);
+            return new EnqueueResult(id, coalesced, queued > _options.SoftLimit);
+        }, cancellationToken).ConfigureAwait(false);
+
+        _logger.LogInformation("Enqueued #{Id} ({Type}) for {Target}: {Text}; replaced {Coalesced}", result.Id, request.Type, request.Target ?? "this device", request.Text, result.Coalesced);
+        if (result.OverSoftLimit)
+        {
+            _logger.LogWarning("The queue holds more than its soft limit of {Limit} commands", _options.SoftLimit);
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// Claims the next due commands of every target and marks them syncing, in one transaction so that no
+    /// two processes claim the same command. Per target, order is strict: the oldest undelivered command
+    /// goes first, and while it is in flight or waiting out its back-off nothing behind it is claimed.
+    /// A sequential command is claimed alone; consecutive parallel ones together, up to <paramref name="maxBatch"/>.
+    /// Commands past their time-to-live move to the dead letters on the way.
+    /// </summary>
+    public Task<IReadOnlyList<ClaimedBatch>> ClaimAsync(int maxBatch = 100, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxBatch, 1);
+        return WriteAsync<IReadOnlyList<ClaimedBatch>>((connection, transaction, now) =>
+        {
+            var targets = new List<string?>();
+            using (var command = Command(connection, "SELECT DISTINCT target_device FROM command_queue WHERE status <> 'done';", transaction))
+            using (var reader = command.ExecuteReader())
+            {
+                while (reader.Read())
+                {
+                    targets.Add(reader.IsDBNull(0) ? null : reader.GetString(0));
+                }
+            }
+
+            var batches = new List<ClaimedBatch>();
+            foreach (var target in targets)
+            {
+                if (NextBatch(connection, transaction, target, now, maxBatch) is { Count: > 0 } batch)
+                {
+                    var ids = string.Join(',', batch.Select(c => c.Id));
+                    Execute(connection, $"UPDATE command_queue SET status = 'syncing', claimed_at = $now WHERE id IN ({ids});", transaction, ("$now", Iso.From(now)));
+                    batches.Add(new ClaimedBatch(target, batch));
+                }
+            }
+
+            return batches;
+        }, cancellationToken);
+    }
+
+    private List<ClaimedCommand> NextBatch(SqliteConnection connection, SqliteTransaction transaction, string? target, DateTimeOffset now, int maxBatch)
+    {
+        var batch = new List<ClaimedCommand>();
+        var expired = new List<long>();
+        using (var command = Command(connection, """
+            SELECT id, command_type, command_text, unique_key, parallel, retry_count, metadata, status, next_attempt_at, expires_at
+            FROM command_queue WHERE target_device IS $target AND status <> 'done' ORDER BY id;
+            """, transaction, ("$target", target)))
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read() && batch.Count < maxBatch)
+            {
+                if (!reader.IsDBNull(9) && Iso.Parse(reader.GetString(9)) <= now && reader.GetString(7) != "syncing")
+                {
+                    expired.Add(reader.GetInt64(0));
+                    continue;
+                }
+
+                var parallel = reader.GetBoolean(4);
+                var due = reader.GetString(7) != "syncing" && Iso.Parse(reader.GetString(8)) <= now;
+                if (!due || (batch.Count > 0 && !parallel))
+                {
+                    break;
+                }
+
+                batch.Add(new ClaimedCommand(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), target, reader.GetString(3),
+                    parallel, reader.GetInt32(5), reader.IsDBNull(6) ? null : reader.GetString(6)));
+                if (!parallel)
+                {
+                    break;
+                }
+            }
+        }
+
+        foreach (var id in expired)
+        {
+            BuryDead(connection, transaction, id, "expired: its time-to-live ran out before it could be delivered", now);
+            _logger.LogWarning("Command #{Id} expired before delivery and moved to the dead letters", id);
+        }
+
+        return batch;
+    }
+
+    /// <summary>Marks delivered commands done and records the time of the sync.</summary>
+    public async Task MarkDoneAsync(IReadOnlyCollection<long> ids, CancellationToken cancellationToken = default)
+    {
+        if (ids.Count == 0)
+        {
+            return;
+        }
+
+        await WriteAsync((connection, transaction, now) =>
+        {
+            Execute(connection, $"UPDATE command_queue SET status = 'done', completed_at = $now, error_message = NULL WHERE id IN ({string.Join(',', ids)});",
+                transaction, ("$now", Iso.From(now)));
+            Execute(connection, "INSERT INTO queue_state (key, value) VALUES ('last_sync_at', $now) ON CONFLICT (key) DO UPDATE SET value = excluded.value;",
+                transaction, ("$now", Iso.From(now)));
+            return 0;
+        }, cancellationToken).ConfigureAwait(false);
+        _logger.LogInformation("Delivered {Count} command(s): #{Ids}", ids.Count, string.Join(", #", ids));
+    }
+
+    /// <summary>
+    /// Records a failed delivery: the command waits out an exponential back-off, or after
+    /// <see cref="QueueOptions.MaxAttempts"/> failures moves to the dead letters. Returns the next attempt
+    /// time, or null when it is now dead.
+    /// </summary>
+    public async Task<DateTimeOffset?> MarkFailedAsync(long id, string error, CancellationToken cancellationToken = default)
+    {
+        var next = await WriteAsync<DateTimeOffset?>((connection, transaction, now) =>
+        {
+            var failures = (int)Scalar<long>(connection, "SELECT retry_count + 1 FROM command_queue WHERE id = $id;", transaction, ("$id", id));
+            if (failures >= _options.MaxAttempts)
+            {
+                Execute(connection, "UPDATE command_queue SET retry_count = $failures WHERE id = $id;", transaction, ("$id", id), ("$failures", failures));
+                BuryDead(connection, transaction, id, error, now);
+                return null;
+            }
+
+            var at = now + Backoff.Delay(failures, _options.BaseBackoff, _options.MaxBackoff, _random);
+            Execute(connection, """
+                UPDATE command_queue SET status = 'failed', retry_count = $failures, last_retry_at = $now, error_message = $error, next_attempt_at = $next, claimed_at = NULL
+                WHERE id = $id;
+                """, transaction, ("$id", id), ("$failures", failures), ("$now", Iso.From(now)), ("$error", error), ("$next", Iso.From(at)));
+            return at;
+        }, cancellationToken).ConfigureAwait(false);
+
+        if (next is { } retryAt)
+        {
+            _logger.LogWarning("Command #{Id} failed ({Error}); next attempt at {Next:o}", id, error, retryAt);
+        }
+        else
+        {
+            _logger.LogError("Command #{Id} failed ({Error}) for the last time and moved to the dead letters", id, error);
+        }
+
+        return next;
+    }
+
+    /// <summary>
+    /// Makes commands left "syncing" longer than <see cref="QueueOptions.StaleSyncingAfter"/> (a crash mid-delivery)
+    /// pending again, and deletes delivered ones older than <see cref="QueueOptions.DoneRetention"/> once a day.
+    /// Runs when the database opens and then periodically while <see cref="Changes"/> is watched.
+    /// </summary>
+    public Task<Housekeeping> HousekeepAsync(CancellationToken cancellationToken = default) =>
+        ReadAsync(connection => Housekeep(connection, _time.GetUtcNow()), cancellationToken);
+
+    public Task<QueueStatus> GetStatusAsync(CancellationToken cancellationToken = default) =>
+        ReadAsync(CountStatus, cancellationToken);
+
+    public Task<IReadOnlyList<QueuedCommand>> ListAsync(QueueView view, int limit, CancellationToken cancellationToken = default) =>
+        ReadAsync<IReadOnlyList<QueuedCommand>>(connection =>
+        {
+            var sql = view switch
+            {
+                QueueView.Dead => "SELECT id, command_type, command_text, target_device, 'dead', queued_at, attempts, final_error, NULL FROM dead_letter ORDER BY id LIMIT $limit;",
+                QueueView.Failed => "SELECT id, command_type, command_text, target_device, status, queued_at, retry_count, error_message, next_attempt_at FROM command_queue WHERE status = 'failed' ORDER BY id LIMIT $limit;",
+                _ => "SELECT id, command_type, command_text, target_device, status, queued_at, retry_count, error_message, next_attempt_at FROM command_queue WHERE status <> 'done' ORDER BY id LIMIT $limit;",
+            };
+            var commands = new List<QueuedCommand>();
+            using var command = Command(connection, sql, null, ("$limit", limit));
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                commands.Add(new QueuedCommand
+                {
+                    Id = reader.GetInt64(0),
+                    Type = reader.GetString(1),
+                    Text = reader.GetString(2),
+                    Target = reader.IsDBNull(3) ? null : reader.GetString(3),
+                    Status = reader.GetString(4),
+                    QueuedAt = Iso.Parse(reader.GetString(5)),
+                    Attempts = reader.GetInt32(6),
+                    LastError = reader.IsDBNull(7) ? null : reader.GetString(7),
+                    NextAttemptAt = Iso.ParseOptional(reader.GetValue(8)),
+                });
+            }
+
+            return commands;
+        }, cancellationToken);
+
+    public async Task<int> RetryAsync(long? id, CancellationToken cancellationToken = default)
+    {
+        var retried = await WriteAsync((connection, transaction, now) =>
+        {
+            var filter = id is null ? "" : " AND id = $id";
+            var failed = Execute(connection, $"UPDATE command_queue SET next_attempt_at = $now WHERE status = 'failed'{filter};", transaction, ("$now", Iso.From(now)), ("$id", id));
+            var dead = Execute(connection, $"""
+                INSERT INTO command_queue (id, queued_at, command_type, command_text, target_device, retry_count, status, metadata, unique_key, parallel, next_attempt_at, error_message)
+                SELECT id, queued_at, command_type, command_text, target_device, 0, 'pending', metadata, unique_key, parallel, $now, final_error
+                FROM dead_letter WHERE 1 = 1{filter};
+                """, transaction, ("$now", Iso.From(now)), ("$id", id));
+            Execute(connection, $"DELETE FROM dead_letter WHERE 1 = 1{filter};", transaction, ("$id", id));
+            return failed + dead;
+        }, cancellationToken).ConfigureAwait(false);
+        _logger.LogInformation("Retry of {What}: {Count} command(s) due now", id is null ? "all" : $"#{id}", retried);
+        return retried;
+    }
+
+    public async Task<bool> DropAsync(long id, CancellationToken cancellationToken = default)
+    {
+        var dropped = await WriteAsync((connection, transaction, _) =>
+            Execute(connection, "DELETE FROM command_queue WHERE id = $id AND status IN ('pending', 'failed');", transaction, ("$id", id))
+            + Execute(connection, "DELETE FROM dead_letter WHERE id = $id;", transaction, ("$id", id)), cancellationToken).ConfigureAwait(false);
+        _logger.LogInformation("Drop #{Id}: {Result}", id, dropped > 0 ? "dropped" : "no such waiting command");
+        return dropped > 0;
+    }
+
+    private static void BuryDead(SqliteConnection connection, SqliteTransaction transaction, long id, string error, DateTimeOffset now)
+    {
+        Execute(connection, """
+            INSERT OR REPLACE INTO dead_letter (id, queued_at, command_type, command_text, target_device, unique_key, parallel, metadata, attempts, final_error, failed_at)
+            SELECT id, queued_at, command_type, command_text, target_device, unique_key, parallel, metadata, retry_count, $error, $now FROM command_queue WHERE id = $id;
+            DELETE FROM command_queue WHERE id = $id;
+            """, transaction, ("$id", id), ("$error", error), ("$now", Iso.From(now)));
+    }
+
+    private static QueueStatus CountStatus(SqliteConnection connection)
+    {
+        int pending = 0, syncing = 0, failed = 0, done = 0;
+        using (var command = Command(connection, "SELECT status, COUNT(*) FROM command_queue GROUP BY status;", null))
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                var count = reader.GetInt32(1);
+                switch (reader.GetString(0))
+                {
+                    case "pending": pending = count; break;
+                    case "syncing": syncing = count; break;
+                    case "failed": failed = count; break;
+                    case "done": done = count; break;
+                }
+            }
+        }
+
+        return new QueueStatus
+        {
+            Pending = pending,
+            Syncing = syncing,
+            Failed = failed,
+            Done = done,
+            Dead = (int)Scalar<long>(connection, "SELECT COUNT(*) FROM dead_letter;"),
+            LastSyncAt = Iso.ParseOptional(Scalar<object>(connection, "SELECT value FROM queue_state WHERE key = 'last_sync_at';")),
+        };
+    }
+}
