@@ -13,7 +13,8 @@ internal static class Commands
 {
     public static async Task<int> RunOnceAsync(string line, bool json, IsaacSettings settings, CancellationToken cancellationToken)
     {
-        using var host = await IsaacHost.StartAsync(settings, cancellationToken: cancellationToken);
+        using var logs = FileLogging.Create(settings);
+        await using var host = await IsaacHost.StartAsync(settings, logs, cancellationToken);
         using var cancel = CancelOnCtrlC.Start(cancellationToken);
         var terminal = Terminal.Detect();
         var result = await host.Dispatcher.DispatchAsync(line, host.Session(terminal.Interactive, terminal.Width), Environment.CurrentDirectory, cancel.Token);
@@ -26,12 +27,14 @@ internal static class Commands
             ResultPrinter.Print(result, terminal);
         }
 
+        ReportQueueRecovery(host);
         return result.ExitCode;
     }
 
     public static async Task<int> ShellAsync(IsaacSettings settings)
     {
-        using var host = await IsaacHost.StartAsync(settings);
+        using var logs = FileLogging.Create(settings);
+        await using var host = await IsaacHost.StartAsync(settings, logs);
         var terminal = Terminal.Detect();
         foreach (var problem in host.Catalog.Problems)
         {
@@ -82,9 +85,22 @@ internal static class Commands
             using var cancel = CancelOnCtrlC.Start(CancellationToken.None);
             var result = await host.Dispatcher.DispatchAsync(line, host.Session(interactive: false, terminal.Width), Environment.CurrentDirectory, cancel.Token);
             ResultPrinter.Print(result, terminal);
+            ReportQueueRecovery(host);
             status = result.ExitCode;
         }
 
         return status;
     }
+
+    /// <summary>Tells the person, once, that a corrupt queue database was replaced.</summary>
+    public static void ReportQueueRecovery(IsaacHost host)
+    {
+        if (host.Queue.RecoveryNotice is { } notice && !_recoveryReported)
+        {
+            _recoveryReported = true;
+            Console.Error.WriteLine($"isaac: warning: {notice}");
+        }
+    }
+
+    private static bool _recoveryReported;
 }

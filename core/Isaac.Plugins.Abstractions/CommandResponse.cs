@@ -21,13 +21,17 @@ public sealed record CommandResponse
     [JsonPropertyName("stderr")]
     public string Stderr { get; init; } = "";
 
-    /// <summary>How to present <see cref="Stdout"/>: <c>text</c> (the default) or another hint such as <c>table</c>.</summary>
+    /// <summary>How to present the response: <c>text</c> (the default), <c>json</c>, or <c>confirm</c> (ask the person <see cref="Stdout"/> and, on yes, run the line in meta <c>confirm</c>).</summary>
     [JsonPropertyName("kind")]
     public string Kind { get; init; } = "text";
 
     /// <summary>Free-form facts for programs that read <c>--json</c> output.</summary>
     [JsonPropertyName("meta")]
     public IReadOnlyDictionary<string, string> Meta { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>A table to show after <see cref="Stdout"/>, rendered by the host.</summary>
+    [JsonPropertyName("table")]
+    public ResponseTable? Table { get; init; }
 
     /// <summary>The exit status the shell reports for this command; 0 means success.</summary>
     [JsonPropertyName("exit_code")]

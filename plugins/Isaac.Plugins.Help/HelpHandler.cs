@@ -1,5 +1,4 @@
-using Spectre.Console;
-using Spectre.Console.Rendering;
+using System.Globalization;
 
 namespace Isaac.Plugins.Help;
 
@@ -19,38 +18,15 @@ public sealed class HelpHandler : ICommandHandler
             return Task.FromResult(CommandResponse.Fail($"No command matches '{filter}'. Type /help for the full list."));
         }
 
-        var interactive = request.Session.Interactive;
-        var table = new Table()
-            .Border(interactive ? TableBorder.Rounded : TableBorder.None)
-            .AddColumns("Command", "Description", "Category", "Tier", "Handler");
-        foreach (var command in commands)
-        {
-            table.AddRow(Cell(command.Usage, "bold"), Cell(command.Description), Cell(command.Category), Cell(command.Tier.ToString(System.Globalization.CultureInfo.InvariantCulture)), Cell(command.HandlerKind));
-        }
-
         var response = new CommandResponse
         {
-            Stdout = Render(table, request.Session),
-            Kind = "table",
-            Meta = new Dictionary<string, string> { ["count"] = commands.Count.ToString(System.Globalization.CultureInfo.InvariantCulture) },
+            Table = new ResponseTable
+            {
+                Columns = ["Command", "Description", "Category", "Tier", "Handler"],
+                Rows = commands.Select(c => (IReadOnlyList<string>)[c.Usage, c.Description, c.Category, c.Tier.ToString(CultureInfo.InvariantCulture), c.HandlerKind]).ToList(),
+            },
+            Meta = new Dictionary<string, string> { ["count"] = commands.Count.ToString(CultureInfo.InvariantCulture) },
         };
         return Task.FromResult(response);
-    }
-
-    private static Text Cell(string text, string? style = null) => new(text, style is null ? Style.Plain : Style.Parse(style));
-
-    private static string Render(IRenderable renderable, SessionInfo session)
-    {
-        var writer = new StringWriter();
-        var console = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Ansi = session.Interactive ? AnsiSupport.Yes : AnsiSupport.No,
-            ColorSystem = session.Interactive ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
-            Interactive = InteractionSupport.No,
-            Out = new AnsiConsoleOutput(writer),
-        });
-        console.Profile.Width = session.TerminalWidth;
-        console.Write(renderable);
-        return writer.ToString();
     }
 }

@@ -1,3 +1,4 @@
+using Isaac.Core.Dispatch;
 using Isaac.Core.Hosting;
 using RadLine;
 using Spectre.Console;
@@ -29,6 +30,10 @@ internal sealed class InteractiveShell(IsaacHost host, Terminal terminal)
         {
             editor.History.Add(line);
         }
+
+        // Opening the queue now means a corrupt file is reported before the first command.
+        await host.Queue.GetStatusAsync();
+        Commands.ReportQueueRecovery(host);
 
         while (true)
         {
@@ -67,10 +72,32 @@ internal sealed class InteractiveShell(IsaacHost host, Terminal terminal)
                 continue;
             }
 
-            using var running = CancelOnCtrlC.Start(CancellationToken.None);
-            var result = await host.Dispatcher.DispatchAsync(line, host.Session(interactive: true, Terminal.Detect().Width), Environment.CurrentDirectory, running.Token);
-            ResultPrinter.Print(result, terminal);
+            await RunAsync(line);
         }
+    }
+
+    private async Task RunAsync(string line)
+    {
+        CommandResult result;
+        using (var running = CancelOnCtrlC.Start(CancellationToken.None))
+        {
+            result = await host.Dispatcher.DispatchAsync(line, host.Session(interactive: true, Terminal.Detect().Width), Environment.CurrentDirectory, running.Token);
+        }
+
+        // A handler may ask before doing something irreversible (docs/protocol.md, kind "confirm").
+        if (result.Kind == "confirm" && result.Meta.TryGetValue("confirm", out var confirmed))
+        {
+            var question = new ConfirmationPrompt(Markup.Escape(result.Stdout.TrimEnd())) { DefaultValue = false };
+            if (await question.ShowAsync(AnsiConsole.Console, CancellationToken.None))
+            {
+                await RunAsync(confirmed);
+            }
+
+            return;
+        }
+
+        ResultPrinter.Print(result, terminal);
+        Commands.ReportQueueRecovery(host);
     }
 
     private sealed class ShellPrompt : ILineEditorPrompt

@@ -1,8 +1,10 @@
 using Isaac.Core.Dispatch;
+using Isaac.Plugins;
+using Spectre.Console;
 
 namespace Isaac.Cli.Shell;
 
-/// <summary>Prints a result: stdout as the handler wrote it, errors on stderr, colour only for a person at a terminal.</summary>
+/// <summary>Prints a result: stdout as the handler wrote it, its table, errors on stderr; colour and borders only for a person at a terminal.</summary>
 internal static class ResultPrinter
 {
     public static void Print(CommandResult result, Terminal terminal)
@@ -12,6 +14,11 @@ internal static class ResultPrinter
             Console.Out.Write(result.Stdout.EndsWith('\n') ? result.Stdout : result.Stdout + "\n");
         }
 
+        if (result.Table is { } table)
+        {
+            Render(table, terminal);
+        }
+
         if (result.Stderr.Length == 0)
         {
             return;
@@ -19,5 +26,31 @@ internal static class ResultPrinter
 
         var text = result.Error is { } error ? $"isaac: {error.ToWire()}: {result.Stderr.TrimEnd()}" : result.Stderr.TrimEnd();
         Console.Error.WriteLine(terminal.Interactive ? $"\u001b[31m{text}\u001b[0m" : text);
+    }
+
+    private static void Render(ResponseTable table, Terminal terminal)
+    {
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Ansi = terminal.Interactive ? AnsiSupport.Detect : AnsiSupport.No,
+            ColorSystem = terminal.Interactive ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
+            Interactive = InteractionSupport.No,
+            Out = new AnsiConsoleOutput(Console.Out),
+        });
+        console.Profile.Width = terminal.Width;
+
+        // Cells are plain Text, never markup: a handler's output must not be able to restyle the terminal.
+        var rendered = new Table().Border(terminal.Interactive ? TableBorder.Rounded : TableBorder.None);
+        foreach (var column in table.Columns)
+        {
+            rendered.AddColumn(new TableColumn(new Text(column, terminal.Interactive ? new Style(decoration: Decoration.Bold) : Style.Plain)));
+        }
+
+        foreach (var row in table.Rows)
+        {
+            rendered.AddRow(table.Columns.Select((_, i) => new Text(i < row.Count ? row[i] : "")));
+        }
+
+        console.Write(rendered);
     }
 }

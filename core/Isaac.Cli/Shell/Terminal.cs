@@ -8,7 +8,8 @@ internal sealed record Terminal(bool Interactive, int Width)
     {
         var interactive = !Console.IsInputRedirected && !Console.IsOutputRedirected
             && string.IsNullOrEmpty(Environment.GetEnvironmentVariable("CI"));
-        var width = 80;
+        // Output for programs is not wrapped at some imaginary terminal's edge.
+        var width = 200;
         if (!Console.IsOutputRedirected)
         {
             try

@@ -24,6 +24,9 @@ internal sealed record CommandResult
     [JsonPropertyName("meta")]
     public IReadOnlyDictionary<string, string> Meta { get; init; } = new Dictionary<string, string>();
 
+    [JsonPropertyName("table")]
+    public ResponseTable? Table { get; init; }
+
     [JsonPropertyName("exit_code")]
     public int ExitCode { get; init; }
 
@@ -44,6 +47,7 @@ internal sealed record CommandResult
             Stderr = response.Stderr,
             Kind = response.Kind,
             Meta = response.Meta,
+            Table = response.Table,
             ExitCode = response.ExitCode ?? (failed ? 1 : 0),
             Error = failed ? ErrorCode.HandlerFailed : null,
         };

@@ -2,6 +2,7 @@ using Isaac.Core.Dispatch;
 using Isaac.Core.Execution;
 using Isaac.Core.Manifests;
 using Isaac.Core.Plugins;
+using Isaac.Core.Queue;
 using Isaac.Plugins;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -9,15 +10,16 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace Isaac.Core.Hosting;
 
 /// <summary>The assembled host: settings, the command catalog, the runners and the dispatcher.</summary>
-internal sealed class IsaacHost : IDisposable
+internal sealed class IsaacHost : IAsyncDisposable
 {
     private readonly PluginCatalog _plugins;
 
-    private IsaacHost(IsaacSettings settings, CommandCatalog catalog, PluginCatalog plugins, Dispatcher dispatcher)
+    private IsaacHost(IsaacSettings settings, CommandCatalog catalog, PluginCatalog plugins, CommandQueue queue, Dispatcher dispatcher)
     {
         Settings = settings;
         Catalog = catalog;
         _plugins = plugins;
+        Queue = queue;
         Dispatcher = dispatcher;
     }
 
@@ -27,6 +29,9 @@ internal sealed class IsaacHost : IDisposable
     public IsaacSettings Settings { get; }
     public CommandCatalog Catalog { get; }
     public Dispatcher Dispatcher { get; }
+
+    /// <summary>The durable queue at <c>&lt;ISAAC_HOME&gt;/queue.db</c>; the file is opened on first use.</summary>
+    public CommandQueue Queue { get; }
 
     /// <summary>Built-in manifests first, then the user's own; a user command can add, never silently replace.</summary>
     public static IReadOnlyList<string> ManifestRoots(IsaacSettings settings) => [BuiltInManifests, settings.CommandsPath];
@@ -38,10 +43,11 @@ internal sealed class IsaacHost : IDisposable
         var catalog = await CommandCatalog.LoadAsync(new ManifestLoader(cache), ManifestRoots(settings), cancellationToken).ConfigureAwait(false);
         cache.Save();
         var plugins = new PluginCatalog();
-        var context = new HandlerContext { Commands = catalog.Descriptors };
+        var queue = new CommandQueue(settings.QueuePath, QueueOptions.Default, TimeProvider.System, logger: logs.CreateLogger<CommandQueue>());
+        var context = new HandlerContext { Commands = catalog.Descriptors, Queue = queue };
         var dispatcher = new Dispatcher(catalog, new OutOfProcessRunner(), new InProcessRunner(plugins, context),
             settings.Tiers, TimeProvider.System, logs.CreateLogger<Dispatcher>());
-        return new IsaacHost(settings, catalog, plugins, dispatcher);
+        return new IsaacHost(settings, catalog, plugins, queue, dispatcher);
     }
 
     public SessionInfo Session(bool interactive, int terminalWidth, bool online = false) => new()
@@ -53,5 +59,9 @@ internal sealed class IsaacHost : IDisposable
         IsaacHome = Settings.Home,
     };
 
-    public void Dispose() => _plugins.Dispose();
+    public async ValueTask DisposeAsync()
+    {
+        await Queue.DisposeAsync().ConfigureAwait(false);
+        _plugins.Dispose();
+    }
 }

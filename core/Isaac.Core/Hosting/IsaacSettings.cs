@@ -30,6 +30,7 @@ internal sealed record IsaacSettings
     public string CommandsPath => Path.Combine(Home, "commands");
     public string HistoryPath => Path.Combine(Home, "history");
     public string LogsPath => Path.Combine(Home, "logs");
+    public string QueuePath => Path.Combine(Home, "queue.db");
     public string ManifestCachePath => Path.Combine(Home, "cache", "manifests.json");
 
     /// <summary>Resolves the settings from flags (null when not given), the environment and the config file.</summary>

@@ -9,6 +9,7 @@ internal sealed record CommandManifest
     public ArgumentSpec[] Arguments { get; init; } = [];
     public required RuntimeSpec Runtime { get; init; }
     public SecuritySpec Security { get; init; } = new();
+    public QueuePolicySpec Queue { get; init; } = new();
 }
 
 internal sealed record CommandInfo
@@ -69,4 +70,20 @@ internal sealed record ResourceSpec
 {
     public int MaxStdoutKib { get; init; } = 1024;
     public int MaxStderrKib { get; init; } = 64;
+}
+
+/// <summary>How the command behaves in the offline queue (the manifest's optional <c>queue:</c> section).</summary>
+internal sealed record QueuePolicySpec
+{
+    /// <summary>Whether it may wait in the queue while the hub is unreachable; if not, it fails at once.</summary>
+    public bool Allowed { get; init; } = true;
+
+    /// <summary>Seconds after which a queued copy expires instead of running late; null never expires.</summary>
+    public int? TtlSeconds { get; init; }
+
+    /// <summary>Queued copies with this key (per target) replace each other: only the newest is kept.</summary>
+    public string? CoalesceKey { get; init; }
+
+    /// <summary>May be delivered in one batch with neighbouring parallel commands; otherwise it is a barrier.</summary>
+    public bool Parallel { get; init; }
 }

@@ -4,7 +4,7 @@ namespace Isaac.Core.Manifests;
 // declaration order. A new manifest field needs a line in both methods below; the build id keeps old files out.
 internal sealed partial class ManifestCache
 {
-    private const string Magic = "isaac-manifest-cache-1";
+    private const string Magic = "isaac-manifest-cache-2";
 
     private static List<CachedManifest> Read(BinaryReader reader)
     {
@@ -39,6 +39,13 @@ internal sealed partial class ManifestCache
                     Env = ReadArray(reader, r => r.ReadString()),
                     Resources = new ResourceSpec { MaxStdoutKib = reader.ReadInt32(), MaxStderrKib = reader.ReadInt32() },
                 },
+                Queue = new QueuePolicySpec
+                {
+                    Allowed = reader.ReadBoolean(),
+                    TtlSeconds = reader.ReadBoolean() ? reader.ReadInt32() : null,
+                    CoalesceKey = ReadOptional(reader),
+                    Parallel = reader.ReadBoolean(),
+                },
             };
             entries.Add(new CachedManifest(path, stamp, manifest));
         }
@@ -72,6 +79,15 @@ internal sealed partial class ManifestCache
             WriteArray(writer, m.Security.Env, (w, e) => w.Write(e));
             writer.Write(m.Security.Resources.MaxStdoutKib);
             writer.Write(m.Security.Resources.MaxStderrKib);
+            writer.Write(m.Queue.Allowed);
+            writer.Write(m.Queue.TtlSeconds is not null);
+            if (m.Queue.TtlSeconds is { } ttl)
+            {
+                writer.Write(ttl);
+            }
+
+            WriteOptional(writer, m.Queue.CoalesceKey);
+            writer.Write(m.Queue.Parallel);
         }
     }
 

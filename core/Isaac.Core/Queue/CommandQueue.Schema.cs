@@ -111,15 +111,23 @@ internal sealed partial class CommandQueue
 
     private void Upgrade(SqliteConnection connection)
     {
-        var version = (int)Scalar<long>(connection, "PRAGMA user_version;");
-        if (version > _migrations.Length)
+        while (true)
         {
-            throw QueueException.NewerSchema(_path, version, _migrations.Length);
-        }
+            // The version is read inside the write transaction: two processes creating the same new file must
+            // not both run the same migration.
+            using var transaction = connection.BeginTransaction(deferred: false);
+            var version = (int)Scalar<long>(connection, "PRAGMA user_version;", transaction);
+            if (version > _migrations.Length)
+            {
+                throw QueueException.NewerSchema(_path, version, _migrations.Length);
+            }
 
-        for (; version < _migrations.Length; version++)
-        {
-            using var transaction = connection.BeginTransaction();
+            if (version == _migrations.Length)
+            {
+                transaction.Commit();
+                return;
+            }
+
             Execute(connection, _migrations[version], transaction);
             Execute(connection, $"PRAGMA user_version = {version + 1};", transaction);
             transaction.Commit();

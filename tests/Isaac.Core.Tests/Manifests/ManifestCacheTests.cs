@@ -34,6 +34,7 @@ public sealed class ManifestCacheTests : IDisposable
               - { name: one, description: "first", required: true }
             runtime: { handler: run.py, kind: script, interpreter: python3, class: X.Y, timeout_ms: 1234, stdin: false }
             security: { tier: 2, env: [A, B], resources: { max_stdout_kib: 7, max_stderr_kib: 9 } }
+            queue: { allowed: false, ttl_seconds: 60, coalesce_key: full, parallel: true }
             """);
         var parsed = await LoadThroughCacheAsync(path);
 

@@ -20,7 +20,7 @@ public sealed class CommandQueueProcessTests : IDisposable
         // Arrange: another process enqueues and exits.
         using (var writer = QueueDriverProcess.Start("enqueue", DbPath, "12", "restart"))
         {
-            Assert.Equal(0, await writer.ExitAsync());
+            await writer.ExitCleanlyAsync();
         }
 
         // Act
@@ -62,10 +62,10 @@ public sealed class CommandQueueProcessTests : IDisposable
         // Act
         using var one = QueueDriverProcess.Start("mixed", DbPath, "400", "one");
         using var two = QueueDriverProcess.Start("mixed", DbPath, "400", "two");
-        Assert.Equal(0, await one.ExitAsync());
-        Assert.Equal(0, await two.ExitAsync());
+        await one.ExitCleanlyAsync();
+        await two.ExitCleanlyAsync();
         using var sweeper = QueueDriverProcess.Start("drain", DbPath);
-        Assert.Equal(0, await sweeper.ExitAsync());
+        await sweeper.ExitCleanlyAsync();
 
         // Assert
         var acknowledged = one.Ids("ack").Concat(two.Ids("ack")).ToArray();
@@ -75,6 +75,20 @@ public sealed class CommandQueueProcessTests : IDisposable
         Assert.Equal(acknowledged.Order(), claimed.Order());
         await using var queue = new CommandQueue(DbPath);
         Assert.Equal(800, (await queue.GetStatusAsync()).Done);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Four_processes_creating_the_same_new_database_at_once_all_succeed()
+    {
+        var drivers = Enumerable.Range(0, 4).Select(i => QueueDriverProcess.Start("enqueue", DbPath, "5", $"p{i}")).ToList();
+        foreach (var driver in drivers)
+        {
+            await driver.ExitCleanlyAsync();
+            driver.Dispose();
+        }
+
+        await using var queue = new CommandQueue(DbPath);
+        Assert.Equal(20, (await queue.GetStatusAsync()).Pending);
     }
 
     [Fact(Timeout = 30_000)]
@@ -108,7 +122,7 @@ public sealed class CommandQueueProcessTests : IDisposable
 
         using (var writer = QueueDriverProcess.Start("enqueue", DbPath, "3", "other"))
         {
-            Assert.Equal(0, await writer.ExitAsync());
+            await writer.ExitCleanlyAsync();
         }
 
         var status = await latest.Where(s => s.Pending == 3).FirstAsync().Timeout(TimeSpan.FromSeconds(10));

@@ -27,6 +27,16 @@ internal sealed class QueueDriverProcess : IDisposable
                 }
             }
         };
+        _process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is { } line)
+            {
+                lock (_lines)
+                {
+                    _lines.Add("stderr: " + line);
+                }
+            }
+        };
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
     }
@@ -59,11 +69,18 @@ internal sealed class QueueDriverProcess : IDisposable
         }
     }
 
-    public async Task<int> ExitAsync()
+    /// <summary>Waits for the driver to finish and fails the test with its stderr unless it exits cleanly.</summary>
+    public async Task ExitCleanlyAsync()
     {
         await _process.WaitForExitAsync();
         _process.WaitForExit(); // flushes the asynchronous output readers
-        return _process.ExitCode;
+        if (_process.ExitCode != 0)
+        {
+            lock (_lines)
+            {
+                Assert.Fail($"driver exited with {_process.ExitCode}:\n{string.Join('\n', _lines.Where(l => l.StartsWith("stderr: ", StringComparison.Ordinal)))}");
+            }
+        }
     }
 
     /// <summary>SIGKILL: no chance to flush, commit or clean up.</summary>

@@ -1,0 +1,119 @@
+using System.Globalization;
+using System.Text.Json;
+
+namespace Isaac.Plugins.Queue;
+
+/// <summary>
+/// <c>/queue</c>: what waits for the hub. <c>/queue failed</c>, <c>/queue dead</c>, <c>/queue retry &lt;id|all&gt;</c>,
+/// <c>/queue drop &lt;id&gt;</c> (asks first at a terminal); <c>--json</c> for programs.
+/// </summary>
+public sealed class QueueHandler : ICommandHandler
+{
+    private const int ListLimit = 500;
+
+    private static readonly JsonSerializerOptions _json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, WriteIndented = true };
+
+    public async Task<CommandResponse> HandleAsync(CommandRequest request, HandlerContext context, CancellationToken cancellationToken)
+    {
+        if (context.Queue is not { } queue)
+        {
+            return CommandResponse.Fail("The command queue is not available in this session.");
+        }
+
+        var json = request.Args.Contains("--json");
+        var confirmed = request.Args.Contains("--yes") || request.Args.Contains("-y");
+        var words = request.Args.Where(a => !a.StartsWith('-')).ToArray();
+        var now = DateTimeOffset.UtcNow;
+        return words switch
+        {
+            [] or ["pending"] => await ListAsync(queue, QueueView.Pending, json, now, cancellationToken),
+            ["failed"] => await ListAsync(queue, QueueView.Failed, json, now, cancellationToken),
+            ["dead"] => await ListAsync(queue, QueueView.Dead, json, now, cancellationToken),
+            ["retry", "all"] => Retried(await queue.RetryAsync(null, cancellationToken), "all"),
+            ["retry", var id] when long.TryParse(id.TrimStart('#'), out var n) => Retried(await queue.RetryAsync(n, cancellationToken), $"#{n}"),
+            ["drop", var id] when long.TryParse(id.TrimStart('#'), out var n) => await DropAsync(queue, n, request.Session.Interactive && !confirmed, cancellationToken),
+            _ => CommandResponse.Fail(
+                "Usage: /queue [pending|failed|dead] [--json] | /queue retry <id|all> | /queue drop <id> [--yes]", exitCode: 2),
+        };
+    }
+
+    private static async Task<CommandResponse> ListAsync(ICommandQueue queue, QueueView view, bool json, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var status = await queue.GetStatusAsync(cancellationToken);
+        var commands = await queue.ListAsync(view, ListLimit, cancellationToken);
+        if (json)
+        {
+            return new CommandResponse { Kind = "json", Stdout = JsonSerializer.Serialize(new { status, commands }, _json) };
+        }
+
+        var summary = $"Queue Status: {status.Pending + status.Syncing} pending, {status.Failed} failed"
+            + (status.Dead > 0 ? $", {status.Dead} dead (/queue dead)" : "")
+            + (status.LastSyncAt is { } last ? $"; last sync {Age(now - last)} ago" : "");
+        if (commands.Count == 0)
+        {
+            var empty = view switch
+            {
+                QueueView.Dead => "No dead letters",
+                QueueView.Failed => "No failed commands",
+                _ => "No commands queued",
+            };
+            return CommandResponse.Ok(status.Queued + status.Dead == 0 ? empty : $"{empty}\n{summary}");
+        }
+
+        var rows = commands.Select(c => (IReadOnlyList<string>)
+        [
+            $"#{c.Id}", c.Type, c.Target ?? "(this device)", Age(now - c.QueuedAt), c.Attempts.ToString(CultureInfo.InvariantCulture),
+            c.LastError ?? "", NextAttempt(c, now),
+        ]).ToList();
+        return new CommandResponse
+        {
+            Stdout = summary,
+            Table = new ResponseTable { Columns = ["ID", "Type", "Target", "Age", "Attempts", view == QueueView.Dead ? "Final error" : "Last error", "Next attempt"], Rows = rows },
+            Meta = new Dictionary<string, string> { ["count"] = commands.Count.ToString(CultureInfo.InvariantCulture) },
+        };
+    }
+
+    private static async Task<CommandResponse> DropAsync(ICommandQueue queue, long id, bool ask, CancellationToken cancellationToken)
+    {
+        if (ask)
+        {
+            var all = (await queue.ListAsync(QueueView.Pending, int.MaxValue, cancellationToken)).Concat(await queue.ListAsync(QueueView.Dead, int.MaxValue, cancellationToken));
+            if (all.FirstOrDefault(c => c.Id == id) is not { } command)
+            {
+                return NoSuch(id);
+            }
+
+            return new CommandResponse
+            {
+                Kind = "confirm",
+                Stdout = $"Drop #{id} ({command.Text}) for good? It will never be delivered.",
+                Meta = new Dictionary<string, string> { ["confirm"] = $"/queue drop {id} --yes" },
+            };
+        }
+
+        return await queue.DropAsync(id, cancellationToken) ? CommandResponse.Ok($"Dropped #{id}") : NoSuch(id);
+    }
+
+    private static CommandResponse NoSuch(long id) =>
+        CommandResponse.Fail($"No waiting, failed or dead command #{id}; a command being sent right now cannot be dropped. See /queue.");
+
+    private static CommandResponse Retried(int count, string what) => count == 0
+        ? CommandResponse.Fail(what == "all" ? "Nothing to retry: no failed or dead commands." : $"No failed or dead command {what}.")
+        : CommandResponse.Ok($"Retrying {count} command(s); they sync when the hub answers.");
+
+    private static string NextAttempt(QueuedCommand command, DateTimeOffset now) => command.Status switch
+    {
+        "dead" => "",
+        "syncing" => "sending",
+        _ when command.NextAttemptAt is { } next && next > now => "in " + Age(next - now),
+        _ => "when online",
+    };
+
+    private static string Age(TimeSpan span) => span switch
+    {
+        { TotalSeconds: < 60 } => $"{Math.Max(0, (int)span.TotalSeconds)}s",
+        { TotalMinutes: < 60 } => $"{(int)span.TotalMinutes}m",
+        { TotalHours: < 48 } => $"{(int)span.TotalHours}h",
+        _ => $"{(int)span.TotalDays}d",
+    };
+}
