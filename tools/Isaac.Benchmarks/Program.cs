@@ -1,5 +1,5 @@
 // Isaac's dispatcher benchmarks, in one run on one machine, each against a floor measured in the same run.
-// Usage: dotnet run -c Release --project tools/Isaac.Benchmarks [-- --quick]
+// Usage: dotnet run -c Release --project tools/Isaac.Benchmarks [-- --quick] [--only dispatch|queue]
 // tools/run-benchmarks.sh also publishes the ReadyToRun isaac so that its start-up is measured too.
 using System.Diagnostics;
 using System.Globalization;
@@ -14,13 +14,23 @@ using Isaac.Core.Plugins;
 using Isaac.Plugins;
 
 var quick = args.Contains("--quick");
+var only = args.SkipWhile(a => a != "--only").Skip(1).FirstOrDefault();
+bool Runs(string section) => only is null || only == section;
 var work = Directory.CreateTempSubdirectory("isaac-bench-").FullName;
 var report = new Report();
 try
 {
-    await InProcessDispatchAsync();
-    await ScriptRoundTripAsync();
-    await ColdStartAsync();
+    if (Runs("dispatch"))
+    {
+        await InProcessDispatchAsync();
+        await ScriptRoundTripAsync();
+        await ColdStartAsync();
+    }
+
+    if (Runs("queue"))
+    {
+        await QueueBenchmarks.RunAsync(report, work, quick);
+    }
 }
 finally
 {

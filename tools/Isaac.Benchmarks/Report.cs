@@ -21,6 +21,8 @@ internal sealed class Report
         _text.AppendLine();
     }
 
+    public void Text(string line) => _text.AppendLine(line).AppendLine();
+
     public override string ToString() => _text.ToString();
 
     // A floor below the clock's resolution makes a ratio meaningless; the absolute figures say it all.

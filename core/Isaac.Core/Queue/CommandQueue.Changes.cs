@@ -111,6 +111,7 @@ internal sealed partial class CommandQueue
             _disposed = true;
             _status?.OnCompleted();
             _status?.Dispose();
+            _insert?.Dispose();
             _connection?.Dispose();
             _connection = null;
         }

@@ -21,7 +21,10 @@ internal sealed partial class CommandQueue : ICommandQueue, IAsyncDisposable
     private readonly ILogger _logger;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private SqliteConnection? _connection;
+    private SqliteCommand? _insert;
     private DateTimeOffset _lastPurge;
+    private long _activeCount;
+    private int _enqueuesSinceCount = int.MaxValue - 1;
 
     public CommandQueue(string path, QueueOptions? options = null, TimeProvider? time = null, Random? random = null, ILogger<CommandQueue>? logger = null)
     {
@@ -44,16 +47,8 @@ internal sealed partial class CommandQueue : ICommandQueue, IAsyncDisposable
                 ? Execute(connection, "DELETE FROM command_queue WHERE coalesce_key = $key AND target_device IS $target AND status IN ('pending', 'failed');",
                     transaction, ("$key", key), ("$target", request.Target))
                 : 0;
-            var id = Scalar<long>(connection, """
-                INSERT INTO command_queue (queued_at, command_type, command_text, target_device, metadata, unique_key, parallel, next_attempt_at, expires_at, coalesce_key)
-                VALUES ($now, $type, $text, $target, $metadata, $key, $parallel, $now, $expires, $coalesce)
-                RETURNING id;
-                """, transaction,
-                ("$now", Iso.From(now)), ("$type", request.Type), ("$text", request.Text), ("$target", request.Target),
-                ("$metadata", request.Metadata), ("$key", request.UniqueKey ?? Guid.NewGuid().ToString("N")),
-                ("$parallel", request.Parallel), ("$expires", request.TimeToLive is { } ttl ? Iso.From(now + ttl) : null),
-                ("$coalesce", request.CoalesceKey));
-            var queued = Scalar<long>(connection, "SELECT COUNT(*) FROM command_queue WHERE status <> 'done';", transaction);
+            var id = Insert(connection, transaction, request, now);
+            var queued = ActiveCount(connection, transaction);
             return new EnqueueResult(id, coalesced, queued > _options.SoftLimit);
         }, cancellationToken).ConfigureAwait(false);
 
@@ -64,6 +59,51 @@ internal sealed partial class CommandQueue : ICommandQueue, IAsyncDisposable
         }
 
         return result;
+    }
+
+    // Prepared once per connection: enqueue is the hot path, and re-preparing the statement costs as much as the insert.
+    private long Insert(SqliteConnection connection, SqliteTransaction transaction, EnqueueRequest request, DateTimeOffset now)
+    {
+        if (_insert is null)
+        {
+            _insert = Command(connection, """
+                INSERT INTO command_queue (queued_at, command_type, command_text, target_device, metadata, unique_key, parallel, next_attempt_at, expires_at, coalesce_key)
+                VALUES ($now, $type, $text, $target, $metadata, $key, $parallel, $now, $expires, $coalesce)
+                RETURNING id;
+                """, transaction, ("$now", null), ("$type", null), ("$text", null), ("$target", null), ("$metadata", null), ("$key", null),
+                ("$parallel", null), ("$expires", null), ("$coalesce", null));
+            _insert.Prepare();
+        }
+
+        var values = _insert.Parameters;
+        values["$now"].Value = Iso.From(now);
+        values["$type"].Value = request.Type;
+        values["$text"].Value = request.Text;
+        values["$target"].Value = (object?)request.Target ?? DBNull.Value;
+        values["$metadata"].Value = (object?)request.Metadata ?? DBNull.Value;
+        values["$key"].Value = request.UniqueKey ?? Guid.NewGuid().ToString("N");
+        values["$parallel"].Value = request.Parallel;
+        values["$expires"].Value = request.TimeToLive is { } ttl ? Iso.From(now + ttl) : DBNull.Value;
+        values["$coalesce"].Value = (object?)request.CoalesceKey ?? DBNull.Value;
+        _insert.Transaction = transaction;
+        return (long)_insert.ExecuteScalar()!;
+    }
+
+    // Counting undelivered rows is a scan, so the soft limit is checked every 64 enqueues, and at every one
+    // once the queue is near the limit: the warning may come a little late, never not at all.
+    private long ActiveCount(SqliteConnection connection, SqliteTransaction transaction)
+    {
+        if (++_enqueuesSinceCount >= 64 || _activeCount >= _options.SoftLimit * 0.9)
+        {
+            _enqueuesSinceCount = 0;
+            _activeCount = Scalar<long>(connection, "SELECT COUNT(*) FROM command_queue WHERE status <> 'done';", transaction);
+        }
+        else
+        {
+            _activeCount++;
+        }
+
+        return _activeCount;
     }
 
     /// <summary>
