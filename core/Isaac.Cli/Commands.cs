@@ -9,7 +9,7 @@ using Isaac.Core.Manifests;
 namespace Isaac.Cli;
 
 /// <summary>The top-level actions of the <c>isaac</c> executable.</summary>
-internal static class Commands
+internal static partial class Commands
 {
     public static async Task<int> RunOnceAsync(string line, bool json, IsaacSettings settings, CancellationToken cancellationToken)
     {

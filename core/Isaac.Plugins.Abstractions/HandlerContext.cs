@@ -8,4 +8,7 @@ public sealed record HandlerContext
 
     /// <summary>The durable command queue, or null when the host runs without one.</summary>
     public ICommandQueue? Queue { get; init; }
+
+    /// <summary>The hub, or null when no hub is configured (ISAAC_HUB).</summary>
+    public IHub? Hub { get; init; }
 }

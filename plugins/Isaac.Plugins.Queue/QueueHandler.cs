@@ -29,11 +29,13 @@ public sealed class QueueHandler : ICommandHandler
             [] or ["pending"] => await ListAsync(queue, QueueView.Pending, json, now, cancellationToken),
             ["failed"] => await ListAsync(queue, QueueView.Failed, json, now, cancellationToken),
             ["dead"] => await ListAsync(queue, QueueView.Dead, json, now, cancellationToken),
+            ["results"] => await ResultsAsync(queue, context.Hub, json, cancellationToken),
+            ["result", var id] => await ResultAsync(queue, context.Hub, id, cancellationToken),
             ["retry", "all"] => Retried(await queue.RetryAsync(null, cancellationToken), "all"),
             ["retry", var id] when long.TryParse(id.TrimStart('#'), out var n) => Retried(await queue.RetryAsync(n, cancellationToken), $"#{n}"),
             ["drop", var id] when long.TryParse(id.TrimStart('#'), out var n) => await DropAsync(queue, n, request.Session.Interactive && !confirmed, cancellationToken),
             _ => CommandResponse.Fail(
-                "Usage: /queue [pending|failed|dead] [--json] | /queue retry <id|all> | /queue drop <id> [--yes]", exitCode: 2),
+                "Usage: /queue [pending|failed|dead|results] [--json] | /queue result <id> | /queue retry <id|all> | /queue drop <id> [--yes]", exitCode: 2),
         };
     }
 
@@ -71,6 +73,63 @@ public sealed class QueueHandler : ICommandHandler
             Table = new ResponseTable { Columns = ["ID", "Type", "Target", "Age", "Attempts", view == QueueView.Dead ? "Final error" : "Last error", "Next attempt"], Rows = rows },
             Meta = new Dictionary<string, string> { ["count"] = commands.Count.ToString(CultureInfo.InvariantCulture) },
         };
+    }
+
+    private static async Task<CommandResponse> ResultsAsync(ICommandQueue queue, IHub? hub, bool json, CancellationToken cancellationToken)
+    {
+        var routed = await RefreshedAsync(queue, hub, cancellationToken);
+        if (json)
+        {
+            return new CommandResponse { Kind = "json", Stdout = JsonSerializer.Serialize(routed, _json) };
+        }
+
+        if (routed.Count == 0)
+        {
+            return CommandResponse.Ok("No routed commands waiting for results");
+        }
+
+        var rows = routed.Select(r => (IReadOnlyList<string>)[r.Id[..Math.Min(8, r.Id.Length)], r.Target, r.Text, r.Status, FirstLine(r)]).ToList();
+        return new CommandResponse { Table = new ResponseTable { Columns = ["ID", "Device", "Command", "Status", "Result"], Rows = rows } };
+    }
+
+    private static async Task<CommandResponse> ResultAsync(ICommandQueue queue, IHub? hub, string id, CancellationToken cancellationToken)
+    {
+        var routed = (await RefreshedAsync(queue, hub, cancellationToken)).FirstOrDefault(r => r.Id.StartsWith(id, StringComparison.Ordinal));
+        return routed switch
+        {
+            null => CommandResponse.Fail($"No routed command '{id}'. See /queue results."),
+            { Result: { } result } => result with { Stdout = $"[{routed.Target}] {routed.Text} ({routed.Status})\n{result.Stdout}" },
+            _ => CommandResponse.Ok($"[{routed.Target}] {routed.Text}: {routed.Status}{(routed.Error is { } error ? $" ({error})" : "")}"),
+        };
+    }
+
+    // Asks the hub about routed commands still open, so the list is current even without a shell watching.
+    private static async Task<IReadOnlyList<RoutedCommand>> RefreshedAsync(ICommandQueue queue, IHub? hub, CancellationToken cancellationToken)
+    {
+        var routed = await queue.ListRoutedAsync(ListLimit, cancellationToken);
+        if (hub is null)
+        {
+            return routed;
+        }
+
+        var changed = false;
+        foreach (var open in routed.Where(r => !r.IsFinished))
+        {
+            if (await hub.WaitAsync(open.Id, TimeSpan.Zero, cancellationToken) is { } current && current.Status != open.Status)
+            {
+                await queue.TrackRoutedAsync(current, cancellationToken);
+                changed = true;
+            }
+        }
+
+        return changed ? await queue.ListRoutedAsync(ListLimit, cancellationToken) : routed;
+    }
+
+    private static string FirstLine(RoutedCommand routed)
+    {
+        var text = routed.Result is { } result ? (result.Stdout.Length > 0 ? result.Stdout : result.Stderr) : routed.Error ?? "";
+        var line = text.Split('\n', 2)[0];
+        return line.Length > 60 ? line[..60] + "…" : line;
     }
 
     private static async Task<CommandResponse> DropAsync(ICommandQueue queue, long id, bool ask, CancellationToken cancellationToken)

@@ -6,25 +6,31 @@ namespace Isaac.Cli.Shell;
 internal sealed class CancelOnCtrlC : IDisposable
 {
     private readonly CancellationTokenSource _cancel;
-    private readonly PosixSignalRegistration _registration;
+    private readonly PosixSignalRegistration[] _registrations;
 
-    private CancelOnCtrlC(CancellationToken outer)
+    private CancelOnCtrlC(CancellationToken outer, bool alsoOnTerminate)
     {
         _cancel = CancellationTokenSource.CreateLinkedTokenSource(outer);
-        _registration = PosixSignalRegistration.Create(PosixSignal.SIGINT, context =>
+        PosixSignal[] signals = alsoOnTerminate ? [PosixSignal.SIGINT, PosixSignal.SIGTERM] : [PosixSignal.SIGINT];
+        _registrations = signals.Select(signal => PosixSignalRegistration.Create(signal, context =>
         {
             context.Cancel = true;
             _cancel.Cancel();
-        });
+        })).ToArray();
     }
 
     public CancellationToken Token => _cancel.Token;
 
-    public static CancelOnCtrlC Start(CancellationToken outer) => new(outer);
+    /// <summary>Ctrl-C (and with <paramref name="alsoOnTerminate"/> SIGTERM) cancels <see cref="Token"/>.</summary>
+    public static CancelOnCtrlC Start(CancellationToken outer, bool alsoOnTerminate = false) => new(outer, alsoOnTerminate);
 
     public void Dispose()
     {
-        _registration.Dispose();
+        foreach (var registration in _registrations)
+        {
+            registration.Dispose();
+        }
+
         _cancel.Dispose();
     }
 }

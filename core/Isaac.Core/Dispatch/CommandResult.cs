@@ -49,7 +49,8 @@ internal sealed record CommandResult
             Meta = response.Meta,
             Table = response.Table,
             ExitCode = response.ExitCode ?? (failed ? 1 : 0),
-            Error = failed ? ErrorCode.HandlerFailed : null,
+            // A result relayed from another device keeps the error its own dispatcher gave it.
+            Error = failed ? ErrorCodes.FromWire(response.Meta.GetValueOrDefault("error")) ?? ErrorCode.HandlerFailed : null,
         };
     }
 

@@ -113,6 +113,12 @@ internal sealed class Dispatcher(
 
     private Task<CommandResult> RouteAsync(string text, string device, string routed, SessionInfo session, string workingDirectory, CancellationToken cancellationToken)
     {
+        if (session.Origin != "local")
+        {
+            return Task.FromResult(CommandResult.Failure(null, ErrorCode.Denied,
+                $"A command routed here from '{session.Origin}' cannot be routed on to '{device}'."));
+        }
+
         if (catalog.Find(RouteCommand) is not { } router)
         {
             return Task.FromResult(CommandResult.Failure(null, ErrorCode.NotFound,

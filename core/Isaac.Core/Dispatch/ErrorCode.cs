@@ -22,6 +22,10 @@ internal static class ErrorCodes
     public static string ToWire(this ErrorCode code) =>
         System.Text.Json.JsonSerializer.Serialize(code, Internal.IsaacJson.Default.ErrorCode).Trim('"');
 
+    /// <summary>The code named by its stable name (as a remote device reports it), if any.</summary>
+    public static ErrorCode? FromWire(string? name) =>
+        Enum.GetValues<ErrorCode>().Cast<ErrorCode?>().FirstOrDefault(code => code?.ToWire() == name);
+
     /// <summary>The process exit status <c>isaac -c</c> reports for an error without a handler exit code.</summary>
     public static int ExitStatus(this ErrorCode code) => code switch
     {

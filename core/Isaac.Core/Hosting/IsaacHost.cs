@@ -1,4 +1,6 @@
+using Isaac.Core.Devices;
 using Isaac.Core.Dispatch;
+using Isaac.Core.Hub;
 using Isaac.Core.Execution;
 using Isaac.Core.Manifests;
 using Isaac.Core.Plugins;
@@ -14,13 +16,17 @@ internal sealed class IsaacHost : IAsyncDisposable
 {
     private readonly PluginCatalog _plugins;
 
-    private IsaacHost(IsaacSettings settings, CommandCatalog catalog, PluginCatalog plugins, CommandQueue queue, Dispatcher dispatcher)
+    private readonly ILoggerFactory _logs;
+
+    private IsaacHost(IsaacSettings settings, CommandCatalog catalog, PluginCatalog plugins, CommandQueue queue, HubClient? hub, Dispatcher dispatcher, ILoggerFactory logs)
     {
         Settings = settings;
         Catalog = catalog;
         _plugins = plugins;
         Queue = queue;
+        Hub = hub;
         Dispatcher = dispatcher;
+        _logs = logs;
     }
 
     /// <summary>The built-in manifests shipped next to the executable.</summary>
@@ -33,6 +39,9 @@ internal sealed class IsaacHost : IAsyncDisposable
     /// <summary>The durable queue at <c>&lt;ISAAC_HOME&gt;/queue.db</c>; the file is opened on first use.</summary>
     public CommandQueue Queue { get; }
 
+    /// <summary>The hub client, or null when no hub is configured (ISAAC_HUB).</summary>
+    public HubClient? Hub { get; }
+
     /// <summary>Built-in manifests first, then the user's own; a user command can add, never silently replace.</summary>
     public static IReadOnlyList<string> ManifestRoots(IsaacSettings settings) => [BuiltInManifests, settings.CommandsPath];
 
@@ -44,10 +53,11 @@ internal sealed class IsaacHost : IAsyncDisposable
         cache.Save();
         var plugins = new PluginCatalog();
         var queue = new CommandQueue(settings.QueuePath, QueueOptions.Default, TimeProvider.System, logger: logs.CreateLogger<CommandQueue>());
-        var context = new HandlerContext { Commands = catalog.Descriptors, Queue = queue };
+        var hub = settings.Hub is { } address ? new HubClient(new Uri(address), settings.Token) : null;
+        var context = new HandlerContext { Commands = catalog.Descriptors, Queue = queue, Hub = hub };
         var dispatcher = new Dispatcher(catalog, new OutOfProcessRunner(), new InProcessRunner(plugins, context),
             settings.Tiers, TimeProvider.System, logs.CreateLogger<Dispatcher>());
-        return new IsaacHost(settings, catalog, plugins, queue, dispatcher);
+        return new IsaacHost(settings, catalog, plugins, queue, hub, dispatcher, logs);
     }
 
     public SessionInfo Session(bool interactive, int terminalWidth, bool online = false) => new()
@@ -59,9 +69,27 @@ internal sealed class IsaacHost : IAsyncDisposable
         IsaacHome = Settings.Home,
     };
 
+    /// <summary>
+    /// The agent that serves commands other devices route here, or null without a hub address and token.
+    /// Routed commands run with the sender as origin (the remote tier policy applies), in ISAAC_HOME.
+    /// </summary>
+    public DeviceAgent? CreateAgent(int capacity)
+    {
+        if (Settings.Hub is not { } address || Settings.Token is not { } token)
+        {
+            return null;
+        }
+
+        var store = new AgentStore(Path.Combine(Settings.Home, "agent.db"));
+        return new DeviceAgent(new AgentOptions { Hub = new Uri(address), Token = token, Capacity = capacity }, store,
+            (text, sender, cancellationToken) => Dispatcher.DispatchAsync(text, Session(interactive: false, terminalWidth: 200, online: true) with { Origin = sender }, Settings.Home, cancellationToken),
+            _logs.CreateLogger<DeviceAgent>());
+    }
+
     public async ValueTask DisposeAsync()
     {
         await Queue.DisposeAsync().ConfigureAwait(false);
+        Hub?.Dispose();
         _plugins.Dispose();
     }
 }

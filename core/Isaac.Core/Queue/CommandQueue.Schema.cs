@@ -54,6 +54,20 @@ internal sealed partial class CommandQueue
             value TEXT NOT NULL
         );
         """,
+        """
+        CREATE TABLE routed (
+            id         TEXT    PRIMARY KEY,
+            target     TEXT    NOT NULL,
+            text       TEXT    NOT NULL,
+            status     TEXT    NOT NULL,
+            result     TEXT,
+            error      TEXT,
+            routed_at  TEXT    NOT NULL,
+            updated_at TEXT    NOT NULL,
+            shown      INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX ix_routed_status ON routed (status);
+        """,
     ];
 
     /// <summary>The schema version this build writes.</summary>

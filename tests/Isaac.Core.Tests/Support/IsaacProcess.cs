@@ -10,13 +10,16 @@ internal static class IsaacProcess
 {
     public static Task<IsaacRun> RunAsync(string home, params string[] arguments) => RunWithInputAsync(home, stdin: null, arguments);
 
-    public static async Task<IsaacRun> RunWithInputAsync(string home, string? stdin, params string[] arguments)
+    public static Task<IsaacRun> RunWithInputAsync(string home, string? stdin, params string[] arguments) =>
+        RunWithEnvironmentAsync(new Dictionary<string, string?> { ["ISAAC_HOME"] = home, ["ISAAC_DEVICE"] = "e2e-device" }, arguments, stdin);
+
+    public static async Task<IsaacRun> RunWithEnvironmentAsync(IReadOnlyDictionary<string, string?> environment, string[] arguments, string? stdin = null)
     {
         var stdout = new StringBuilder();
         var stderr = new StringBuilder();
         var result = await CliWrap.Cli.Wrap(Fixtures.IsaacExe)
             .WithArguments(arguments)
-            .WithEnvironmentVariables(env => env.Set("ISAAC_HOME", home).Set("ISAAC_DEVICE", "e2e-device").Set("CI", "true"))
+            .WithEnvironmentVariables(env => env.Set(environment).Set("CI", "true"))
             .WithStandardInputPipe(stdin is null ? PipeSource.Null : PipeSource.FromString(stdin))
             .WithStandardOutputPipe(PipeTarget.ToStringBuilder(stdout))
             .WithStandardErrorPipe(PipeTarget.ToStringBuilder(stderr))

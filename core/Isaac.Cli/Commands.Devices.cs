@@ -1,0 +1,55 @@
+using Isaac.Cli.Shell;
+using Isaac.Core.Hosting;
+using Isaac.Hub;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Hosting;
+
+namespace Isaac.Cli;
+
+// isaac hub, isaac hub add-device, isaac agent.
+internal static partial class Commands
+{
+    public static async Task<int> HubAsync(IsaacSettings settings, string urls, string? data)
+    {
+        using var logs = FileLogging.Create(settings);
+        var options = new HubOptions { DataDirectory = data ?? Path.Combine(settings.Home, "hub"), Urls = urls };
+        await using var app = HubServer.Build(options, logs);
+        await app.StartAsync();
+        Console.Out.WriteLine($"Isaac hub listening on {string.Join(", ", app.Urls)} (data in {options.DataDirectory}). Ctrl-C stops it.");
+        await app.WaitForShutdownAsync();
+        return 0;
+    }
+
+    public static int AddDevice(IsaacSettings settings, string? data, string name, bool replace)
+    {
+        using var store = new HubStore(data ?? Path.Combine(settings.Home, "hub"));
+        try
+        {
+            var token = store.AddDevice(name, replace);
+            Console.Out.WriteLine(token);
+            Console.Error.WriteLine($"Device '{name}' registered. This token is shown once; on '{name}' set ISAAC_TOKEN={token} (and ISAAC_HUB to this hub's address).");
+            return 0;
+        }
+        catch (InvalidOperationException ex)
+        {
+            Console.Error.WriteLine($"isaac: {ex.Message}");
+            return 1;
+        }
+    }
+
+    public static async Task<int> AgentAsync(IsaacSettings settings, int capacity)
+    {
+        using var logs = FileLogging.Create(settings);
+        await using var host = await IsaacHost.StartAsync(settings, logs);
+        if (host.CreateAgent(capacity) is not { } agent)
+        {
+            Console.Error.WriteLine("isaac: the agent needs a hub address (ISAAC_HUB or --hub) and this device's token (ISAAC_TOKEN, from 'isaac hub add-device').");
+            return 2;
+        }
+
+        using var stop = CancelOnCtrlC.Start(CancellationToken.None, alsoOnTerminate: true);
+        Console.Out.WriteLine($"Agent for '{settings.Device}' serving commands routed through {settings.Hub}. Ctrl-C stops it.");
+        await agent.RunAsync(stop.Token);
+        return 0;
+    }
+}

@@ -1,0 +1,135 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using Isaac.Plugins;
+
+namespace Isaac.Core.Hub;
+
+/// <summary>
+/// Talks to the hub over HTTP (DESIGN §5). Every call reports its outcome instead of throwing for network
+/// trouble: an unreachable hub is a normal state for Isaac, not an exception.
+/// </summary>
+internal sealed class HubClient : IHub, IDisposable
+{
+    /// <summary>How long an availability check may take. The default is 2 s (DESIGN §5).</summary>
+    public static readonly TimeSpan HealthTimeout = TimeSpan.FromSeconds(2);
+
+    private static readonly TimeSpan _callTimeout = TimeSpan.FromSeconds(10);
+
+    private readonly HttpClient _http;
+
+    public HubClient(Uri address, string? token, HttpMessageHandler? handler = null)
+    {
+        Address = address;
+        _http = new HttpClient(handler ?? new SocketsHttpHandler { ConnectTimeout = HealthTimeout }) { BaseAddress = address, Timeout = Timeout.InfiniteTimeSpan };
+        if (token is not null)
+        {
+            _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+    }
+
+    public Uri Address { get; }
+
+    /// <summary>GET /health within <see cref="HealthTimeout"/>.</summary>
+    public async Task<bool> IsAvailableAsync(CancellationToken cancellationToken = default)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(HealthTimeout);
+        try
+        {
+            using var response = await _http.GetAsync(new Uri("/health", UriKind.Relative), timeout.Token).ConfigureAwait(false);
+            return response.IsSuccessStatusCode;
+        }
+        catch (Exception ex) when (IsUnavailable(ex, cancellationToken))
+        {
+            return false;
+        }
+    }
+
+    public async Task<RouteOutcome> RouteAsync(RouteRequest request, CancellationToken cancellationToken = default)
+    {
+        var body = new RouteBody { Target = request.Target, Text = request.Text, UniqueKey = request.UniqueKey };
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_callTimeout);
+        try
+        {
+            using var response = await _http.PostAsJsonAsync(new Uri("/v1/commands", UriKind.Relative), body, HubJson.Default.RouteBody, timeout.Token).ConfigureAwait(false);
+            if (response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
+            {
+                return new RouteOutcome { Status = RouteStatus.Unauthorized, Reason = "the hub refused this device's token (ISAAC_TOKEN)" };
+            }
+
+            if (!response.IsSuccessStatusCode)
+            {
+                var reason = await response.Content.ReadAsStringAsync(timeout.Token).ConfigureAwait(false);
+                return (int)response.StatusCode >= 500
+                    ? new RouteOutcome { Status = RouteStatus.Unavailable, Reason = $"the hub answered {(int)response.StatusCode}" }
+                    : new RouteOutcome { Status = RouteStatus.Rejected, Reason = reason.Length > 0 ? reason : response.ReasonPhrase };
+            }
+
+            var record = await response.Content.ReadFromJsonAsync(HubJson.Default.CommandRecord, timeout.Token).ConfigureAwait(false);
+            return record is null
+                ? new RouteOutcome { Status = RouteStatus.Unavailable, Reason = "the hub sent an empty answer" }
+                : new RouteOutcome { Status = RouteStatus.Accepted, Command = record.ToRouted() };
+        }
+        catch (Exception ex) when (IsUnavailable(ex, cancellationToken))
+        {
+            return new RouteOutcome { Status = RouteStatus.Unavailable, Reason = ex.Message };
+        }
+    }
+
+    public async Task<RoutedCommand?> WaitAsync(string id, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(timeout + _callTimeout);
+        try
+        {
+            var wait = (int)Math.Clamp(timeout.TotalMilliseconds, 0, 60_000);
+            var record = await _http.GetFromJsonAsync(new Uri($"/v1/commands/{Uri.EscapeDataString(id)}?wait_ms={wait}", UriKind.Relative),
+                HubJson.Default.CommandRecord, deadline.Token).ConfigureAwait(false);
+            return record?.ToRouted();
+        }
+        catch (Exception ex) when (IsUnavailable(ex, cancellationToken))
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Appends to the shared history; false when the hub could not take it.</summary>
+    public async Task<bool> AppendHistoryAsync(string text, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            using var response = await _http.PostAsJsonAsync(new Uri("/v1/history", UriKind.Relative),
+                new HistoryEntry { Device = "", Text = text }, HubJson.Default.HistoryEntry, cancellationToken).ConfigureAwait(false);
+            return response.IsSuccessStatusCode;
+        }
+        catch (Exception ex) when (IsUnavailable(ex, cancellationToken))
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Runs a hub-side meta-command such as <c>/devices</c>; null when the hub could not be reached.</summary>
+    public async Task<CommandResponse?> MetaAsync(string text, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            using var response = await _http.PostAsJsonAsync(new Uri("/v1/meta", UriKind.Relative), new MetaBody { Text = text }, HubJson.Default.MetaBody, cancellationToken).ConfigureAwait(false);
+            return response.IsSuccessStatusCode
+                ? await response.Content.ReadFromJsonAsync(HubJson.Default.CommandResponse, cancellationToken).ConfigureAwait(false)
+                : CommandResponse.Fail($"The hub answered {(int)response.StatusCode}.");
+        }
+        catch (Exception ex) when (IsUnavailable(ex, cancellationToken))
+        {
+            return null;
+        }
+    }
+
+    // Network trouble and our own timeouts mean "unavailable"; the caller's cancellation escapes.
+    private static bool IsUnavailable(Exception ex, CancellationToken cancellationToken) =>
+        ex is HttpRequestException or System.Text.Json.JsonException or IOException
+        || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested);
+
+    public void Dispose() => _http.Dispose();
+}

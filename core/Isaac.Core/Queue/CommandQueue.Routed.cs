@@ -1,0 +1,61 @@
+using System.Text.Json;
+using Isaac.Core.Internal;
+using Isaac.Plugins;
+using Microsoft.Data.Sqlite;
+
+namespace Isaac.Core.Queue;
+
+// The result inbox: routed commands this device sent whose results come back later.
+internal sealed partial class CommandQueue
+{
+    async Task<long> ICommandQueue.EnqueueAsync(string type, string text, string? target, string uniqueKey, CancellationToken cancellationToken) =>
+        (await EnqueueAsync(new EnqueueRequest { Type = type, Text = text, Target = target, UniqueKey = uniqueKey }, cancellationToken).ConfigureAwait(false)).Id;
+
+    /// <summary>Records (or updates) a routed command; a finished one is "unshown" until <see cref="TakeArrivedAsync"/> returns it.</summary>
+    public Task TrackRoutedAsync(RoutedCommand command, CancellationToken cancellationToken = default) =>
+        WriteAsync((connection, transaction, now) => Execute(connection, """
+            INSERT INTO routed (id, target, text, status, result, error, routed_at, updated_at) VALUES ($id, $target, $text, $status, $result, $error, $now, $now)
+            ON CONFLICT (id) DO UPDATE SET status = excluded.status, result = excluded.result, error = excluded.error, updated_at = excluded.updated_at;
+            """, transaction, ("$id", command.Id), ("$target", command.Target), ("$text", command.Text), ("$status", command.Status),
+            ("$result", command.Result is { } result ? JsonSerializer.Serialize(result, IsaacJson.Default.CommandResponse) : null),
+            ("$error", command.Error), ("$now", Iso.From(now))), cancellationToken);
+
+    public Task<IReadOnlyList<RoutedCommand>> ListRoutedAsync(int limit, CancellationToken cancellationToken = default) =>
+        ReadAsync(connection => ReadRouted(connection, "SELECT id, target, text, status, result, error FROM routed ORDER BY routed_at DESC LIMIT $limit;", null, ("$limit", limit)), cancellationToken);
+
+    /// <summary>Routed commands still waiting for a final state, oldest first.</summary>
+    public Task<IReadOnlyList<RoutedCommand>> ListUnfinishedRoutedAsync(CancellationToken cancellationToken = default) =>
+        ReadAsync(connection => ReadRouted(connection,
+            "SELECT id, target, text, status, result, error FROM routed WHERE status NOT IN ('completed', 'failed', 'rejected') ORDER BY routed_at;", null), cancellationToken);
+
+    /// <summary>Finished routed commands not yet shown to the person, marked shown.</summary>
+    public Task<IReadOnlyList<RoutedCommand>> TakeArrivedAsync(CancellationToken cancellationToken = default) =>
+        WriteAsync((connection, transaction, _) =>
+        {
+            var arrived = ReadRouted(connection,
+                "SELECT id, target, text, status, result, error FROM routed WHERE shown = 0 AND status IN ('completed', 'failed', 'rejected') ORDER BY updated_at;", transaction);
+            Execute(connection, "UPDATE routed SET shown = 1 WHERE shown = 0 AND status IN ('completed', 'failed', 'rejected');", transaction);
+            return arrived;
+        }, cancellationToken);
+
+    private static IReadOnlyList<RoutedCommand> ReadRouted(SqliteConnection connection, string sql, SqliteTransaction? transaction, params (string, object?)[] parameters)
+    {
+        var commands = new List<RoutedCommand>();
+        using var command = Command(connection, sql, transaction, parameters);
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            commands.Add(new RoutedCommand
+            {
+                Id = reader.GetString(0),
+                Target = reader.GetString(1),
+                Text = reader.GetString(2),
+                Status = reader.GetString(3),
+                Result = reader.IsDBNull(4) ? null : JsonSerializer.Deserialize(reader.GetString(4), IsaacJson.Default.CommandResponse),
+                Error = reader.IsDBNull(5) ? null : reader.GetString(5),
+            });
+        }
+
+        return commands;
+    }
+}

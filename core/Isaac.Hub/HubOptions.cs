@@ -1,0 +1,23 @@
+namespace Isaac.Hub;
+
+/// <summary>How <c>isaac hub</c> runs. Vary with <c>with { … }</c>.</summary>
+internal sealed record HubOptions
+{
+    /// <summary>Where hub.db lives. The default is <c>&lt;ISAAC_HOME&gt;/hub</c> (set by the caller).</summary>
+    public required string DataDirectory { get; init; }
+
+    /// <summary>Addresses to listen on. The default is loopback only.</summary>
+    public string Urls { get; init; } = "http://127.0.0.1:5080";
+
+    /// <summary>Largest HTTP request body. The default is 64 KiB.</summary>
+    public long MaxRequestBytes { get; init; } = 64 * 1024;
+
+    /// <summary>Largest WebSocket message from an agent (results included). The default is 4 MiB.</summary>
+    public int MaxAgentMessageBytes { get; init; } = 4 * 1024 * 1024;
+
+    /// <summary>Longest command text accepted for routing. The default is 8 KiB.</summary>
+    public int MaxCommandChars { get; init; } = 8 * 1024;
+
+    /// <summary>WebSocket keep-alive pings to agents. The default is 15 s.</summary>
+    public TimeSpan KeepAlive { get; init; } = TimeSpan.FromSeconds(15);
+}

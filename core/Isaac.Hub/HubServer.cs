@@ -1,0 +1,194 @@
+using System.Globalization;
+using Isaac.Core.Hub;
+using Isaac.Plugins;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Isaac.Hub;
+
+/// <summary>
+/// The hub (DESIGN §6): routes commands between authenticated devices and keeps them until delivered.
+/// Every endpoint but <c>/health</c> needs <c>Authorization: Bearer &lt;device token&gt;</c>.
+/// </summary>
+internal static class HubServer
+{
+    public static WebApplication Build(HubOptions options, ILoggerFactory? logs = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls(options.Urls);
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = options.MaxRequestBytes);
+        builder.Logging.ClearProviders();
+        if (logs is not null)
+        {
+            builder.Services.AddSingleton(logs);
+        }
+
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(_ => new HubStore(options.DataDirectory));
+        builder.Services.AddSingleton<AgentHub>();
+
+        var app = builder.Build();
+        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = options.KeepAlive });
+        var store = app.Services.GetRequiredService<HubStore>();
+        var agents = app.Services.GetRequiredService<AgentHub>();
+
+        app.MapGet("/health", () => Results.Json(new CommandResponse { Stdout = "ok" }, HubJson.Default.CommandResponse));
+
+        app.MapPost("/v1/commands", async (HttpContext http) =>
+        {
+            if (Authenticate(http, store) is not { } sender)
+            {
+                return Unauthorized();
+            }
+
+            if (await ReadAsync(http, HubJson.Default.RouteBody).ConfigureAwait(false) is not { } body)
+            {
+                return BadJson();
+            }
+
+            if (string.IsNullOrWhiteSpace(body.Target) || string.IsNullOrWhiteSpace(body.Text) || string.IsNullOrWhiteSpace(body.UniqueKey))
+            {
+                return Results.Text("target, text and unique_key are required", statusCode: StatusCodes.Status400BadRequest);
+            }
+
+            if (body.Text.Length > options.MaxCommandChars)
+            {
+                return Results.Text($"command text is limited to {options.MaxCommandChars} characters", statusCode: StatusCodes.Status400BadRequest);
+            }
+
+            if (!store.DeviceExists(body.Target))
+            {
+                return Results.Text($"no device named '{body.Target}' is registered with the hub", statusCode: StatusCodes.Status404NotFound);
+            }
+
+            var (record, repeated) = store.Create(sender, body);
+            if (!repeated)
+            {
+                await agents.OfferAsync(record, http.RequestAborted).ConfigureAwait(false);
+            }
+
+            var answer = (store.Get(record.Id) ?? record) with { TargetOnline = agents.IsOnline(record.Target), Repeated = repeated };
+            return Results.Json(answer, HubJson.Default.CommandRecord, statusCode: repeated ? StatusCodes.Status200OK : StatusCodes.Status202Accepted);
+        });
+
+        app.MapGet("/v1/commands/{id}", async (HttpContext http, string id, int? wait_ms) =>
+        {
+            if (Authenticate(http, store) is not { } device)
+            {
+                return Unauthorized();
+            }
+
+            var deadline = DateTimeOffset.UtcNow + TimeSpan.FromMilliseconds(Math.Clamp(wait_ms ?? 0, 0, 60_000));
+            while (true)
+            {
+                // Only the sender and the target may read a command.
+                if (store.Get(id) is not { } record || (record.Sender != device && record.Target != device))
+                {
+                    return Results.Text($"no command '{id}'", statusCode: StatusCodes.Status404NotFound);
+                }
+
+                var remaining = deadline - DateTimeOffset.UtcNow;
+                if (RoutedStatus.IsFinal(record.Status) || remaining <= TimeSpan.Zero)
+                {
+                    return Results.Json(record with { TargetOnline = agents.IsOnline(record.Target) }, HubJson.Default.CommandRecord);
+                }
+
+                await agents.WaitForChangeAsync(id, remaining, http.RequestAborted).ConfigureAwait(false);
+            }
+        });
+
+        app.MapPost("/v1/history", async (HttpContext http) =>
+        {
+            if (Authenticate(http, store) is not { } device)
+            {
+                return Unauthorized();
+            }
+
+            if (await ReadAsync(http, HubJson.Default.HistoryEntry).ConfigureAwait(false) is not { } entry)
+            {
+                return BadJson();
+            }
+
+            store.AppendHistory(device, entry.Text);
+            return Results.NoContent();
+        });
+
+        app.MapGet("/v1/history", (HttpContext http, int? limit) =>
+            Authenticate(http, store) is null
+                ? Unauthorized()
+                : Results.Json(store.History(Math.Clamp(limit ?? 100, 1, 1000)).ToArray(), HubJson.Default.HistoryEntryArray));
+
+        app.MapPost("/v1/meta", async (HttpContext http) =>
+        {
+            if (Authenticate(http, store) is null)
+            {
+                return Unauthorized();
+            }
+
+            return await ReadAsync(http, HubJson.Default.MetaBody).ConfigureAwait(false) is { } body
+                ? Results.Json(Meta(body.Text.Trim(), store, agents), HubJson.Default.CommandResponse)
+                : BadJson();
+        });
+
+        app.Map("/v1/agent", async (HttpContext http) =>
+        {
+            if (Authenticate(http, store) is not { } device)
+            {
+                http.Response.StatusCode = StatusCodes.Status401Unauthorized;
+                return;
+            }
+
+            if (!http.WebSockets.IsWebSocketRequest)
+            {
+                http.Response.StatusCode = StatusCodes.Status400BadRequest;
+                return;
+            }
+
+            using var socket = await http.WebSockets.AcceptWebSocketAsync().ConfigureAwait(false);
+            await agents.RunSessionAsync(device, socket, http.RequestAborted).ConfigureAwait(false);
+        });
+
+        return app;
+    }
+
+    private static CommandResponse Meta(string text, HubStore store, AgentHub agents) => text switch
+    {
+        "/devices" => new CommandResponse
+        {
+            Table = new ResponseTable
+            {
+                Columns = ["Device", "Online", "Last seen"],
+                Rows = store.Devices().Select(d => (IReadOnlyList<string>)
+                    [d.Name, agents.IsOnline(d.Name) ? "yes" : "no", d.LastSeen?.ToString("u", CultureInfo.InvariantCulture) ?? "never"]).ToList(),
+            },
+        },
+        _ => CommandResponse.Fail($"The hub does not know '{text}'. It answers: /devices"),
+    };
+
+    private static string? Authenticate(HttpContext http, HubStore store)
+    {
+        var header = http.Request.Headers.Authorization.ToString();
+        return header.StartsWith("Bearer ", StringComparison.Ordinal) ? store.Authenticate(header["Bearer ".Length..].Trim()) : null;
+    }
+
+    // Bodies are read after authentication, so an unauthenticated caller learns nothing about the API.
+    private static async Task<T?> ReadAsync<T>(HttpContext http, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type)
+        where T : class
+    {
+        try
+        {
+            return await System.Text.Json.JsonSerializer.DeserializeAsync(http.Request.Body, type, http.RequestAborted).ConfigureAwait(false);
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return null;
+        }
+    }
+
+    private static IResult BadJson() => Results.Text("the request body is not the JSON this endpoint expects (see docs/hub.md)", statusCode: StatusCodes.Status400BadRequest);
+
+    private static IResult Unauthorized() => Results.Text("a valid device token is required (Authorization: Bearer <token>)", statusCode: StatusCodes.Status401Unauthorized);
+}

@@ -1,0 +1,249 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Isaac.Core.Hub;
+using Isaac.Plugins;
+using Microsoft.Data.Sqlite;
+
+namespace Isaac.Hub;
+
+/// <summary>The hub's own SQLite store: devices (with hashed tokens), routed commands, shared history.</summary>
+internal sealed class HubStore : IDisposable
+{
+    private const string Schema = """
+        PRAGMA journal_mode = WAL;
+        PRAGMA synchronous = FULL;
+        CREATE TABLE IF NOT EXISTS devices (
+            name       TEXT PRIMARY KEY,
+            token_hash TEXT NOT NULL UNIQUE,
+            created_at TEXT NOT NULL,
+            last_seen  TEXT
+        );
+        CREATE TABLE IF NOT EXISTS commands (
+            id         TEXT PRIMARY KEY,
+            sender     TEXT NOT NULL,
+            target     TEXT NOT NULL,
+            text       TEXT NOT NULL,
+            unique_key TEXT NOT NULL,
+            status     TEXT NOT NULL,
+            result     TEXT,
+            error      TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            UNIQUE (sender, unique_key)
+        );
+        CREATE INDEX IF NOT EXISTS ix_commands_target_status ON commands (target, status);
+        CREATE TABLE IF NOT EXISTS history (
+            id     INTEGER PRIMARY KEY AUTOINCREMENT,
+            device TEXT NOT NULL,
+            text   TEXT NOT NULL,
+            at     TEXT NOT NULL
+        );
+        """;
+
+    private readonly SqliteConnection _connection;
+    private readonly Lock _gate = new();
+    private readonly TimeProvider _time;
+
+    public HubStore(string directory, TimeProvider? time = null)
+    {
+        Directory.CreateDirectory(directory);
+        _time = time ?? TimeProvider.System;
+        _connection = new SqliteConnection($"Data Source={Path.Combine(directory, "hub.db")};Pooling=False");
+        _connection.Open();
+        Execute(Schema);
+    }
+
+    /// <summary>Registers a device and returns its token; only the token's hash is stored.</summary>
+    public string AddDevice(string name, bool replace)
+    {
+        var token = "isk_" + Base64Url(RandomNumberGenerator.GetBytes(32));
+        lock (_gate)
+        {
+            var exists = Scalar("SELECT COUNT(*) FROM devices WHERE name = $name;", ("$name", name)) is long n && n > 0;
+            if (exists && !replace)
+            {
+                throw new InvalidOperationException($"Device '{name}' is already registered. Use --replace to issue a new token (the old one stops working).");
+            }
+
+            Execute("INSERT INTO devices (name, token_hash, created_at) VALUES ($name, $hash, $now) ON CONFLICT (name) DO UPDATE SET token_hash = excluded.token_hash;",
+                ("$name", name), ("$hash", Hash(token)), ("$now", Now()));
+        }
+
+        return token;
+    }
+
+    /// <summary>The device a bearer token belongs to, or null.</summary>
+    public string? Authenticate(string token)
+    {
+        lock (_gate)
+        {
+            return Scalar("SELECT name FROM devices WHERE token_hash = $hash;", ("$hash", Hash(token))) as string;
+        }
+    }
+
+    public bool DeviceExists(string name)
+    {
+        lock (_gate)
+        {
+            return Scalar("SELECT COUNT(*) FROM devices WHERE name = $name;", ("$name", name)) is long n && n > 0;
+        }
+    }
+
+    public IReadOnlyList<(string Name, DateTimeOffset? LastSeen)> Devices()
+    {
+        lock (_gate)
+        {
+            var devices = new List<(string, DateTimeOffset?)>();
+            using var command = Command("SELECT name, last_seen FROM devices ORDER BY name;");
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                devices.Add((reader.GetString(0), reader.IsDBNull(1) ? null : DateTimeOffset.Parse(reader.GetString(1), System.Globalization.CultureInfo.InvariantCulture)));
+            }
+
+            return devices;
+        }
+    }
+
+    public void Touch(string device)
+    {
+        lock (_gate)
+        {
+            Execute("UPDATE devices SET last_seen = $now WHERE name = $name;", ("$name", device), ("$now", Now()));
+        }
+    }
+
+    /// <summary>Stores a new routed command, or returns the first one stored with the same sender and unique key.</summary>
+    public (CommandRecord Record, bool Repeated) Create(string sender, RouteBody body)
+    {
+        lock (_gate)
+        {
+            if (Find("SELECT * FROM commands WHERE sender = $sender AND unique_key = $key;", ("$sender", sender), ("$key", body.UniqueKey)) is { } existing)
+            {
+                return (existing, true);
+            }
+
+            var id = Guid.NewGuid().ToString("N");
+            Execute("""
+                INSERT INTO commands (id, sender, target, text, unique_key, status, created_at, updated_at)
+                VALUES ($id, $sender, $target, $text, $key, 'accepted', $now, $now);
+                """, ("$id", id), ("$sender", sender), ("$target", body.Target), ("$text", body.Text), ("$key", body.UniqueKey), ("$now", Now()));
+            return (Get(id)!, false);
+        }
+    }
+
+    public CommandRecord? Get(string id)
+    {
+        lock (_gate)
+        {
+            return Find("SELECT * FROM commands WHERE id = $id;", ("$id", id));
+        }
+    }
+
+    /// <summary>Commands for <paramref name="target"/> not yet taken by the device, oldest first.</summary>
+    public IReadOnlyList<CommandRecord> Undelivered(string target)
+    {
+        lock (_gate)
+        {
+            return FindAll("SELECT * FROM commands WHERE target = $target AND status IN ('accepted', 'assigned') ORDER BY created_at, rowid;", ("$target", target));
+        }
+    }
+
+    /// <summary>Moves a command on; a final state never changes again. Returns false when nothing changed.</summary>
+    public bool Advance(string id, string target, string status, CommandResponse? result = null, string? error = null)
+    {
+        lock (_gate)
+        {
+            return Execute("""
+                UPDATE commands SET status = $status, result = COALESCE($result, result), error = COALESCE($error, error), updated_at = $now
+                WHERE id = $id AND target = $target AND status NOT IN ('completed', 'failed', 'rejected');
+                """, ("$id", id), ("$target", target), ("$status", status),
+                ("$result", result is null ? null : JsonSerializer.Serialize(result, HubJson.Default.CommandResponse)), ("$error", error), ("$now", Now())) > 0;
+        }
+    }
+
+    public void AppendHistory(string device, string text)
+    {
+        lock (_gate)
+        {
+            Execute("INSERT INTO history (device, text, at) VALUES ($device, $text, $now);", ("$device", device), ("$text", text), ("$now", Now()));
+        }
+    }
+
+    public IReadOnlyList<HistoryEntry> History(int limit)
+    {
+        lock (_gate)
+        {
+            var entries = new List<HistoryEntry>();
+            using var command = Command("SELECT device, text, at FROM (SELECT * FROM history ORDER BY id DESC LIMIT $limit) ORDER BY id;", ("$limit", limit));
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                entries.Add(new HistoryEntry { Device = reader.GetString(0), Text = reader.GetString(1), At = DateTimeOffset.Parse(reader.GetString(2), System.Globalization.CultureInfo.InvariantCulture) });
+            }
+
+            return entries;
+        }
+    }
+
+    public void Dispose() => _connection.Dispose();
+
+    private string Now() => _time.GetUtcNow().ToString("O", System.Globalization.CultureInfo.InvariantCulture);
+
+    private static string Hash(string token) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(token)));
+
+    private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    private CommandRecord? Find(string sql, params (string, object?)[] parameters) => FindAll(sql, parameters).FirstOrDefault();
+
+    private List<CommandRecord> FindAll(string sql, params (string, object?)[] parameters)
+    {
+        var records = new List<CommandRecord>();
+        using var command = Command(sql, parameters);
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            var result = reader["result"] as string;
+            records.Add(new CommandRecord
+            {
+                Id = (string)reader["id"],
+                Sender = (string)reader["sender"],
+                Target = (string)reader["target"],
+                Text = (string)reader["text"],
+                UniqueKey = (string)reader["unique_key"],
+                Status = (string)reader["status"],
+                Result = result is null ? null : JsonSerializer.Deserialize(result, HubJson.Default.CommandResponse),
+                Error = reader["error"] as string,
+                CreatedAt = DateTimeOffset.Parse((string)reader["created_at"], System.Globalization.CultureInfo.InvariantCulture),
+                UpdatedAt = DateTimeOffset.Parse((string)reader["updated_at"], System.Globalization.CultureInfo.InvariantCulture),
+            });
+        }
+
+        return records;
+    }
+
+    private SqliteCommand Command(string sql, params (string Name, object? Value)[] parameters)
+    {
+        var command = _connection.CreateCommand();
+        command.CommandText = sql;
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        }
+
+        return command;
+    }
+
+    private int Execute(string sql, params (string, object?)[] parameters)
+    {
+        using var command = Command(sql, parameters);
+        return command.ExecuteNonQuery();
+    }
+
+    private object? Scalar(string sql, params (string, object?)[] parameters)
+    {
+        using var command = Command(sql, parameters);
+        return command.ExecuteScalar();
+    }
+}

@@ -1,0 +1,58 @@
+namespace Isaac.Plugins;
+
+/// <summary>How the hub answered a route request.</summary>
+public enum RouteStatus
+{
+    /// <summary>The hub took it; see <see cref="RouteOutcome.Command"/>.</summary>
+    Accepted,
+
+    /// <summary>The hub could not be reached; nothing was delivered.</summary>
+    Unavailable,
+
+    /// <summary>The hub refused this device's token.</summary>
+    Unauthorized,
+
+    /// <summary>The hub refused the request; see <see cref="RouteOutcome.Reason"/>.</summary>
+    Rejected,
+}
+
+/// <summary>The hub's answer to a route request.</summary>
+public sealed record RouteOutcome
+{
+    /// <summary>What happened.</summary>
+    public required RouteStatus Status { get; init; }
+
+    /// <summary>The routed command when accepted.</summary>
+    public RoutedCommand? Command { get; init; }
+
+    /// <summary>Why it was not accepted.</summary>
+    public string? Reason { get; init; }
+}
+
+/// <summary>A command routed through the hub, with its state and, when finished, its result.</summary>
+public sealed record RoutedCommand
+{
+    /// <summary>The hub's id for it.</summary>
+    public required string Id { get; init; }
+
+    /// <summary>The device that runs it.</summary>
+    public required string Target { get; init; }
+
+    /// <summary>The command line.</summary>
+    public required string Text { get; init; }
+
+    /// <summary>accepted, assigned, device_accepted, running, completed, failed or rejected.</summary>
+    public required string Status { get; init; }
+
+    /// <summary>Whether the target device was connected to the hub when this was read.</summary>
+    public bool TargetOnline { get; init; }
+
+    /// <summary>The result, once completed or failed on the device.</summary>
+    public CommandResponse? Result { get; init; }
+
+    /// <summary>Why it failed or was rejected, when the device said.</summary>
+    public string? Error { get; init; }
+
+    /// <summary>Whether it has reached a final state.</summary>
+    public bool IsFinished => Status is "completed" or "failed" or "rejected";
+}

@@ -1,0 +1,216 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using Isaac.Core.Hub;
+using Isaac.Core.Tests.Support;
+using Isaac.Plugins;
+
+namespace Isaac.Core.Tests.Hub;
+
+/// <summary>Routing through a real hub process to real agent processes on loopback.</summary>
+public sealed class HubRoutingTests : IDisposable
+{
+    private const string Counter = """echo ran >> "$ISAAC_HOME/count"; printf '{"status":"success","stdout":"counted"}'""";
+
+    private readonly HubHarness _hub = new();
+
+    public void Dispose() => _hub.Dispose();
+
+    private async Task StartAsync()
+    {
+        await _hub.AddDevicesAsync("laptop2", "desktop");
+        await _hub.StartHubAsync();
+    }
+
+    private int Runs(string device) =>
+        File.Exists(Path.Combine(_hub.Home(device), "count")) ? File.ReadAllLines(Path.Combine(_hub.Home(device), "count")).Length : 0;
+
+    private HubClient Client(string device) => new(new Uri(_hub.Address), _hub.Token(device));
+
+    private static async Task<RoutedCommand> FinishedAsync(HubClient client, string id)
+    {
+        for (var i = 0; i < 60; i++)
+        {
+            if (await client.WaitAsync(id, TimeSpan.FromSeconds(1)) is { IsFinished: true } done)
+            {
+                return done;
+            }
+        }
+
+        Assert.Fail($"command {id} never finished");
+        return null!;
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task A_routed_command_runs_on_the_other_device_and_its_result_comes_back_marked()
+    {
+        // Arrange
+        await StartAsync();
+        _hub.StartAgent("laptop2");
+        await Task.Delay(1000);
+
+        // Act
+        var run = await _hub.RunAsync("desktop", "!laptop2 /sysinfo");
+
+        // Assert
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Contains("[laptop2] device     laptop2", run.Stdout);
+        Assert.Contains("[laptop2] online     yes", run.Stdout);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task An_offline_device_receives_its_command_when_it_connects()
+    {
+        // Arrange
+        await StartAsync();
+        _hub.AddCommand("laptop2", "count", Counter);
+
+        // Act
+        var sent = await _hub.RunAsync("desktop", "!laptop2 /count", "--json");
+        using var json = JsonDocument.Parse(sent.Stdout);
+        var id = json.RootElement.GetProperty("meta").GetProperty("hub_id").GetString()!;
+        _hub.StartAgent("laptop2");
+        using var client = Client("desktop");
+        var done = await FinishedAsync(client, id);
+        var inbox = await _hub.RunAsync("desktop", "/queue results");
+
+        // Assert
+        Assert.Contains("Delivered to hub; laptop2 is offline, will run when it connects", json.RootElement.GetProperty("stdout").GetString());
+        Assert.Equal("completed", done.Status);
+        Assert.Equal("counted", done.Result?.Stdout);
+        Assert.Contains("completed", inbox.Stdout);
+        Assert.Equal(1, Runs("laptop2"));
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task A_hub_killed_mid_flight_loses_nothing()
+    {
+        await StartAsync();
+        _hub.AddCommand("laptop2", "count", Counter);
+        using var client = Client("desktop");
+        var routed = await client.RouteAsync(new RouteRequest { Target = "laptop2", Text = "/count", UniqueKey = "k1" });
+
+        _hub.KillHub();
+        await _hub.StartHubAsync();
+        _hub.StartAgent("laptop2");
+        var done = await FinishedAsync(client, routed.Command!.Id);
+
+        Assert.Equal("completed", done.Status);
+        Assert.Equal(1, Runs("laptop2"));
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task A_repeated_unique_key_returns_the_first_record_and_runs_once()
+    {
+        await StartAsync();
+        _hub.AddCommand("laptop2", "count", Counter);
+        _hub.StartAgent("laptop2");
+        using var client = Client("desktop");
+
+        var first = await client.RouteAsync(new RouteRequest { Target = "laptop2", Text = "/count", UniqueKey = "same" });
+        await FinishedAsync(client, first.Command!.Id);
+        var second = await client.RouteAsync(new RouteRequest { Target = "laptop2", Text = "/count", UniqueKey = "same" });
+        await Task.Delay(500);
+
+        Assert.Equal(first.Command.Id, second.Command!.Id);
+        Assert.Equal("completed", second.Command.Status);
+        Assert.Equal(1, Runs("laptop2"));
+    }
+
+    [Fact(Timeout = 90_000)]
+    public async Task An_agent_killed_between_receiving_and_acknowledging_gets_the_command_again_and_runs_it_once()
+    {
+        await StartAsync();
+        _hub.AddCommand("laptop2", "count", Counter);
+        using var client = Client("desktop");
+        var crashing = _hub.StartAgent("laptop2", fault: "after-persist");
+
+        var routed = await client.RouteAsync(new RouteRequest { Target = "laptop2", Text = "/count", UniqueKey = "k" });
+        await crashing.WaitForExitAsync();
+        var between = (await client.WaitAsync(routed.Command!.Id, TimeSpan.Zero))!.Status;
+        _hub.StartAgent("laptop2");
+        var done = await FinishedAsync(client, routed.Command.Id);
+
+        Assert.Equal("assigned", between);
+        Assert.Equal("completed", done.Status);
+        Assert.Equal(1, Runs("laptop2"));
+    }
+
+    [Fact(Timeout = 90_000)]
+    public async Task An_agent_killed_after_running_but_before_reporting_reports_after_restart()
+    {
+        await StartAsync();
+        _hub.AddCommand("laptop2", "count", Counter);
+        using var client = Client("desktop");
+        var crashing = _hub.StartAgent("laptop2", fault: "after-run");
+
+        var routed = await client.RouteAsync(new RouteRequest { Target = "laptop2", Text = "/count", UniqueKey = "k" });
+        await crashing.WaitForExitAsync();
+        var between = (await client.WaitAsync(routed.Command!.Id, TimeSpan.Zero))!.Status;
+        _hub.StartAgent("laptop2");
+        var done = await FinishedAsync(client, routed.Command.Id);
+
+        Assert.Equal("running", between);
+        Assert.Equal("counted", done.Result?.Stdout);
+        Assert.Equal(1, Runs("laptop2"));
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task A_wrong_or_missing_token_is_refused_everywhere_but_health()
+    {
+        await StartAsync();
+        using var http = new HttpClient { BaseAddress = new Uri(_hub.Address) };
+
+        var health = await http.GetAsync("/health");
+        var missing = await http.PostAsync("/v1/commands", new StringContent("{}"));
+        using var wrong = new HttpRequestMessage(HttpMethod.Get, "/v1/history");
+        wrong.Headers.Authorization = new AuthenticationHeaderValue("Bearer", "isk_forged");
+        var forged = await http.SendAsync(wrong);
+        var agentSocket = await http.GetAsync("/v1/agent");
+        using var stranger = new HubClient(new Uri(_hub.Address), "isk_forged");
+        var routed = await stranger.RouteAsync(new RouteRequest { Target = "laptop2", Text = "/sysinfo", UniqueKey = "x" });
+
+        Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, missing.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, forged.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, agentSocket.StatusCode);
+        Assert.Equal(RouteStatus.Unauthorized, routed.Status);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task A_remote_tier_3_command_is_refused_by_the_devices_policy()
+    {
+        await StartAsync();
+        _hub.AddCommand("laptop2", "wipe", Counter, tier: 3);
+        _hub.StartAgent("laptop2");
+        await Task.Delay(1000);
+
+        var run = await _hub.RunAsync("desktop", "!laptop2 /wipe", "--json");
+
+        using var json = JsonDocument.Parse(run.Stdout);
+        Assert.Equal("DENIED", json.RootElement.GetProperty("error").GetString());
+        Assert.Contains("tier 3", json.RootElement.GetProperty("stderr").GetString());
+        Assert.Equal(0, Runs("laptop2"));
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Shell_metacharacters_in_routed_text_are_inert_data()
+    {
+        // Arrange: a command on laptop2 that reports the words it was given.
+        await StartAsync();
+        var marker = Path.Combine(_hub.Home("laptop2"), "pwned");
+        _hub.AddCommand("laptop2", "echoargs", """printf '{"status":"success","stdout":%s}' "$(python3 -c 'import json,sys; print(json.dumps(json.dumps(json.load(sys.stdin)["args"])))')" """);
+        _hub.StartAgent("laptop2");
+        await Task.Delay(1000);
+
+        // Act
+        var run = await _hub.RunAsync("desktop", $"!laptop2 /echoargs $(touch {marker}); touch {marker} && `touch {marker}` | cat");
+        var shell = await _hub.RunAsync("desktop", $"!laptop2 touch {marker}");
+
+        // Assert
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Contains($"\"$(touch\", \"{marker});\", \"touch\"", run.Stdout);
+        Assert.Equal(126, shell.ExitCode);
+        Assert.False(File.Exists(marker));
+    }
+}

@@ -1,0 +1,137 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Isaac.Core.Tests.Support;
+
+/// <summary>A real hub process on a free loopback port, real agent processes, each with its own ISAAC_HOME.</summary>
+internal sealed class HubHarness : IDisposable
+{
+    private readonly TempDir _root = new();
+    private readonly Dictionary<string, string> _tokens = [];
+    private readonly List<Process> _processes = [];
+    private Process? _hub;
+
+    public HubHarness()
+    {
+        using var probe = new TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        Address = $"http://127.0.0.1:{((IPEndPoint)probe.LocalEndpoint).Port}";
+    }
+
+    public string Address { get; }
+
+    public string HubData => _root.Combine("hub-data");
+
+    public string Home(string device) => _root.Combine("homes", device);
+
+    public string Token(string device) => _tokens[device];
+
+    /// <summary>Registers devices (before or while the hub runs) and keeps their tokens.</summary>
+    public async Task AddDevicesAsync(params string[] devices)
+    {
+        foreach (var device in devices)
+        {
+            var run = await IsaacProcess.RunAsync(_root.Path, "hub", "add-device", device, "--data", HubData);
+            Assert.True(run.ExitCode == 0, run.ToString());
+            _tokens[device] = run.Stdout.Trim();
+            Directory.CreateDirectory(Home(device));
+        }
+    }
+
+    public async Task StartHubAsync()
+    {
+        _hub = Start(["hub", "--urls", Address, "--data", HubData], new Dictionary<string, string?> { ["ISAAC_HOME"] = _root.Combine("hub-home") });
+        using var http = new HttpClient();
+        for (var i = 0; i < 200; i++)
+        {
+            try
+            {
+                if ((await http.GetAsync(Address + "/health")).IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+                await Task.Delay(50);
+            }
+        }
+
+        Assert.Fail("the hub did not start");
+    }
+
+    /// <summary>SIGKILL, no goodbye.</summary>
+    public void KillHub()
+    {
+        _hub?.Kill();
+        _hub?.WaitForExit();
+    }
+
+    public Process StartAgent(string device, string? fault = null)
+    {
+        var environment = Environment(device);
+        if (fault is not null)
+        {
+            environment["ISAAC_AGENT_FAULT"] = fault;
+        }
+
+        return Start(["agent"], environment);
+    }
+
+    /// <summary>Runs <c>isaac -c line</c> as <paramref name="device"/>.</summary>
+    public Task<IsaacRun> RunAsync(string device, string line, params string[] more) =>
+        IsaacProcess.RunWithEnvironmentAsync(Environment(device), ["-c", line, .. more]);
+
+    public Dictionary<string, string?> Environment(string device) => new()
+    {
+        ["ISAAC_HOME"] = Home(device),
+        ["ISAAC_DEVICE"] = device,
+        ["ISAAC_HUB"] = Address,
+        ["ISAAC_TOKEN"] = _tokens.GetValueOrDefault(device, "isk_not-a-real-token"),
+    };
+
+    /// <summary>A user command on <paramref name="device"/>: a bash script handler.</summary>
+    public void AddCommand(string device, string name, string body, int tier = 1) =>
+        File.WriteAllText(TestManifests.Script(Path.Combine(Home(device), "commands"), name, body),
+            TestManifests.Yaml(name, "run.sh").Replace("tier: 1", $"tier: {tier}"));
+
+    private Process Start(string[] arguments, Dictionary<string, string?> environment)
+    {
+        var startInfo = new ProcessStartInfo(Fixtures.IsaacExe) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in arguments)
+        {
+            startInfo.ArgumentList.Add(argument);
+        }
+
+        foreach (var (name, value) in environment)
+        {
+            startInfo.Environment[name] = value;
+        }
+
+        startInfo.Environment["CI"] = "true";
+        var process = Process.Start(startInfo)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        _processes.Add(process);
+        return process;
+    }
+
+    public void Dispose()
+    {
+        foreach (var process in _processes)
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+                process.WaitForExit();
+            }
+
+            process.Dispose();
+        }
+
+        _root.Dispose();
+    }
+}
