@@ -1,7 +1,7 @@
 using Isaac.Core.Devices;
 using Isaac.Core.Dispatch;
-using Isaac.Core.Hub;
 using Isaac.Core.Execution;
+using Isaac.Core.Hub;
 using Isaac.Core.Manifests;
 using Isaac.Core.Plugins;
 using Isaac.Core.Queue;
