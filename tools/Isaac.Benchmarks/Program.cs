@@ -1,5 +1,5 @@
 // Isaac's dispatcher benchmarks, in one run on one machine, each against a floor measured in the same run.
-// Usage: dotnet run -c Release --project tools/Isaac.Benchmarks [-- --quick] [--only dispatch|queue]
+// Usage: dotnet run -c Release --project tools/Isaac.Benchmarks [-- --quick] [--only dispatch|queue|hub]
 // tools/run-benchmarks.sh also publishes the ReadyToRun isaac so that its start-up is measured too.
 using System.Diagnostics;
 using System.Globalization;
@@ -30,6 +30,11 @@ try
     if (Runs("queue"))
     {
         await QueueBenchmarks.RunAsync(report, work, quick);
+    }
+
+    if (Runs("hub"))
+    {
+        await HubBenchmarks.RunAsync(report, work, quick);
     }
 }
 finally

@@ -35,6 +35,32 @@ internal sealed class InteractiveShell(IsaacHost host, Terminal terminal)
         await host.Queue.GetStatusAsync();
         Commands.ReportQueueRecovery(host);
 
+        // With a hub configured this shell is also a device: it serves routed commands and shows routed results as they arrive.
+        using var background = new CancellationTokenSource();
+        var agent = host.CreateAgent(capacity: 4)?.RunAsync(background.Token) ?? Task.CompletedTask;
+        var inbox = host.Hub is { } hub ? new ResultInbox(host.Queue, hub).WatchAsync(Notify, background.Token) : Task.CompletedTask;
+        try
+        {
+            return await ReadLoopAsync(editor, history);
+        }
+        finally
+        {
+            await background.CancelAsync();
+            await Task.WhenAll(agent, inbox);
+        }
+    }
+
+    /// <summary>Prints a line above the prompt; the line being typed is redrawn at the next key.</summary>
+    private static void Notify(string message)
+    {
+        lock (Console.Out)
+        {
+            Console.Out.Write($"\r\u001b[2K{message.TrimEnd()}\n\u001b[1misaac>\u001b[0m ");
+        }
+    }
+
+    private async Task<int> ReadLoopAsync(LineEditor editor, History history)
+    {
         while (true)
         {
             string? line;
