@@ -15,12 +15,12 @@ internal sealed class AgentHub(HubStore store, HubOptions options, ILogger<Agent
 
     public bool IsOnline(string device) => _sessions.ContainsKey(device);
 
-    /// <summary>Sends a new command to its device if connected; otherwise it waits for the device.</summary>
-    public async Task OfferAsync(CommandRecord record, CancellationToken cancellationToken)
+    /// <summary>Sends new commands to their device if it is connected and has room; otherwise they wait.</summary>
+    public async Task OfferAsync(string target, CancellationToken cancellationToken)
     {
-        if (_sessions.TryGetValue(record.Target, out var session))
+        if (_sessions.TryGetValue(target, out var session))
         {
-            await AssignAsync(session, record, cancellationToken).ConfigureAwait(false);
+            await PumpAsync(session, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -45,11 +45,6 @@ internal sealed class AgentHub(HubStore store, HubOptions options, ILogger<Agent
         logger.LogInformation("Device {Device} connected", device);
         try
         {
-            foreach (var record in store.Undelivered(device))
-            {
-                await AssignAsync(session, record, cancellationToken).ConfigureAwait(false);
-            }
-
             while (await session.ReceiveAsync(options.MaxAgentMessageBytes, cancellationToken).ConfigureAwait(false) is { } message)
             {
                 await HandleAsync(session, message, cancellationToken).ConfigureAwait(false);
@@ -67,11 +62,29 @@ internal sealed class AgentHub(HubStore store, HubOptions options, ILogger<Agent
         }
     }
 
-    private async Task AssignAsync(AgentSession session, CommandRecord record, CancellationToken cancellationToken)
+    /// <summary>
+    /// Assigns the device's oldest waiting commands, in order, while it has room: never more in flight than
+    /// the capacity it announced, so a device coming back to a backlog is not flooded into rejecting it.
+    /// Commands assigned on an earlier connection but never accepted are sent again.
+    /// </summary>
+    private async Task PumpAsync(AgentSession session, CancellationToken cancellationToken)
     {
-        store.Advance(record.Id, record.Target, RoutedStatus.Assigned);
-        Changed(record.Id);
-        await session.SendAsync(new AgentMessage { Type = "assign", Id = record.Id, Text = record.Text, Sender = record.Sender }, cancellationToken).ConfigureAwait(false);
+        await session.Pumping.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var inFlight = store.InFlight(session.Device, session.Sent);
+            foreach (var record in store.Undelivered(session.Device).Where(r => !session.Sent.Contains(r.Id)).Take(Math.Max(0, session.Capacity - inFlight)))
+            {
+                store.Advance(record.Id, record.Target, RoutedStatus.Assigned);
+                session.Sent.Add(record.Id);
+                Changed(record.Id);
+                await session.SendAsync(new AgentMessage { Type = "assign", Id = record.Id, Text = record.Text, Sender = record.Sender }, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            session.Pumping.Release();
+        }
     }
 
     private async Task HandleAsync(AgentSession session, AgentMessage message, CancellationToken cancellationToken)
@@ -83,7 +96,9 @@ internal sealed class AgentHub(HubStore store, HubOptions options, ILogger<Agent
                 await session.SendAsync(new AgentMessage { Type = "pong" }, cancellationToken).ConfigureAwait(false);
                 return;
             case { Type: "hello" }:
-                logger.LogInformation("Device {Device} says hello (capacity {Capacity})", device, message.Capacity);
+                session.Capacity = Math.Clamp(message.Capacity ?? 1, 1, 1024);
+                logger.LogInformation("Device {Device} says hello (capacity {Capacity})", device, session.Capacity);
+                await PumpAsync(session, cancellationToken).ConfigureAwait(false);
                 return;
             case { Id: null }:
                 logger.LogWarning("Device {Device} sent '{Type}' without an id", device, message.Type);
@@ -110,6 +125,11 @@ internal sealed class AgentHub(HubStore store, HubOptions options, ILogger<Agent
         {
             await session.SendAsync(new AgentMessage { Type = "ack", Id = id }, cancellationToken).ConfigureAwait(false);
         }
+
+        if (message.Type is "completed" or "failed" or "rejected")
+        {
+            await PumpAsync(session, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     private void Changed(string id)
@@ -125,6 +145,14 @@ internal sealed class AgentHub(HubStore store, HubOptions options, ILogger<Agent
         private readonly SemaphoreSlim _sending = new(1, 1);
 
         public string Device => device;
+
+        /// <summary>How many commands the device runs at once (from its hello); 1 until it says.</summary>
+        public int Capacity { get; set; } = 1;
+
+        /// <summary>Commands assigned on this connection.</summary>
+        public HashSet<string> Sent { get; } = new(StringComparer.Ordinal);
+
+        public SemaphoreSlim Pumping { get; } = new(1, 1);
 
         public async Task SendAsync(AgentMessage message, CancellationToken cancellationToken)
         {

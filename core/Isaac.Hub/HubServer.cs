@@ -65,13 +65,48 @@ internal static class HubServer
             }
 
             var (record, repeated) = store.Create(sender, body);
-            if (!repeated)
-            {
-                await agents.OfferAsync(record, http.RequestAborted).ConfigureAwait(false);
-            }
-
+            await agents.OfferAsync(record.Target, http.RequestAborted).ConfigureAwait(false);
             var answer = (store.Get(record.Id) ?? record) with { TargetOnline = agents.IsOnline(record.Target), Repeated = repeated };
             return Results.Json(answer, HubJson.Default.CommandRecord, statusCode: repeated ? StatusCodes.Status200OK : StatusCodes.Status202Accepted);
+        });
+
+        // The sync pipeline's batched delivery: up to 100 commands, each with its unique key, in one call.
+        app.MapPost("/v1/commands/batch", async (HttpContext http) =>
+        {
+            if (Authenticate(http, store) is not { } sender)
+            {
+                return Unauthorized();
+            }
+
+            if (await ReadAsync(http, HubJson.Default.RouteBodyArray).ConfigureAwait(false) is not { Length: > 0 and <= 100 } bodies)
+            {
+                return Results.Text("expected a JSON array of 1 to 100 commands", statusCode: StatusCodes.Status400BadRequest);
+            }
+
+            var records = new List<CommandRecord>();
+            foreach (var body in bodies)
+            {
+                if (string.IsNullOrWhiteSpace(body.Text) || body.Text.Length > options.MaxCommandChars || !store.DeviceExists(body.Target))
+                {
+                    records.Add(new CommandRecord
+                    {
+                        Id = "", Sender = sender, Target = body.Target, Text = body.Text, UniqueKey = body.UniqueKey, Status = RoutedStatus.Rejected,
+                        Error = store.DeviceExists(body.Target) ? "invalid command text" : $"no device named '{body.Target}' is registered with the hub",
+                        CreatedAt = DateTimeOffset.UtcNow, UpdatedAt = DateTimeOffset.UtcNow,
+                    });
+                    continue;
+                }
+
+                var (record, repeated) = store.Create(sender, body);
+                records.Add(record with { Repeated = repeated });
+            }
+
+            foreach (var target in records.Select(r => r.Target).Distinct())
+            {
+                await agents.OfferAsync(target, http.RequestAborted).ConfigureAwait(false);
+            }
+
+            return Results.Json(records.Select(r => r with { TargetOnline = agents.IsOnline(r.Target) }).ToArray(), HubJson.Default.CommandRecordArray);
         });
 
         app.MapGet("/v1/commands/{id}", async (HttpContext http, string id, int? wait_ms) =>

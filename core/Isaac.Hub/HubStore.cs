@@ -150,6 +150,17 @@ internal sealed class HubStore : IDisposable
         }
     }
 
+    /// <summary>Commands the device is working on: accepted or running, or assigned on this connection.</summary>
+    public int InFlight(string target, IReadOnlySet<string> sentThisConnection)
+    {
+        lock (_gate)
+        {
+            var working = (long)(Scalar("SELECT COUNT(*) FROM commands WHERE target = $target AND status IN ('device_accepted', 'running');", ("$target", target)) ?? 0L);
+            var assigned = FindAll("SELECT * FROM commands WHERE target = $target AND status = 'assigned';", ("$target", target)).Count(r => sentThisConnection.Contains(r.Id));
+            return (int)working + assigned;
+        }
+    }
+
     /// <summary>Moves a command on; a final state never changes again. Returns false when nothing changed.</summary>
     public bool Advance(string id, string target, string status, CommandResponse? result = null, string? error = null)
     {
