@@ -90,9 +90,15 @@ internal static class HubServer
                 {
                     records.Add(new CommandRecord
                     {
-                        Id = "", Sender = sender, Target = body.Target, Text = body.Text, UniqueKey = body.UniqueKey, Status = RoutedStatus.Rejected,
+                        Id = "",
+                        Sender = sender,
+                        Target = body.Target,
+                        Text = body.Text,
+                        UniqueKey = body.UniqueKey,
+                        Status = RoutedStatus.Rejected,
                         Error = store.DeviceExists(body.Target) ? "invalid command text" : $"no device named '{body.Target}' is registered with the hub",
-                        CreatedAt = DateTimeOffset.UtcNow, UpdatedAt = DateTimeOffset.UtcNow,
+                        CreatedAt = DateTimeOffset.UtcNow,
+                        UpdatedAt = DateTimeOffset.UtcNow,
                     });
                     continue;
                 }

@@ -11,4 +11,7 @@ public sealed record HandlerContext
 
     /// <summary>The hub, or null when no hub is configured (ISAAC_HUB).</summary>
     public IHub? Hub { get; init; }
+
+    /// <summary>The sync pipeline, or null when no hub is configured.</summary>
+    public ISync? Sync { get; init; }
 }

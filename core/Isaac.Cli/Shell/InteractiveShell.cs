@@ -14,7 +14,7 @@ internal sealed class InteractiveShell(IsaacHost host, Terminal terminal)
     {
         var editor = new LineEditor
         {
-            Prompt = new ShellPrompt(),
+            Prompt = new ShellPrompt(PromptText),
             Completion = new CommandCompletion(host.Catalog.Descriptors.Select(d => d.Usage)),
         };
         // A one-line prompt: arrows walk the history as in bash, and the readline staples work.
@@ -35,6 +35,11 @@ internal sealed class InteractiveShell(IsaacHost host, Terminal terminal)
         await host.Queue.GetStatusAsync();
         Commands.ReportQueueRecovery(host);
 
+        // The prompt follows the queue's status stream; nothing here polls the database.
+        using var queueWatch = host.Queue.Changes.Subscribe(status => _queued = status.Queued);
+        using var syncNotices = host.Sync?.Events.Subscribe(synced => Notify(synced.ToString()));
+        host.Sync?.Start();
+
         // With a hub configured this shell is also a device: it serves routed commands and shows routed results as they arrive.
         using var background = new CancellationTokenSource();
         var agent = host.CreateAgent(capacity: 4)?.RunAsync(background.Token) ?? Task.CompletedTask;
@@ -50,12 +55,17 @@ internal sealed class InteractiveShell(IsaacHost host, Terminal terminal)
         }
     }
 
+    private volatile int _queued;
+
+    /// <summary><c>isaac [OFFLINE: N queued]&gt;</c> while anything waits for the hub, <c>isaac&gt;</c> otherwise.</summary>
+    private string PromptText() => _queued > 0 ? $"isaac [OFFLINE: {_queued} queued]>" : "isaac>";
+
     /// <summary>Prints a line above the prompt; the line being typed is redrawn at the next key.</summary>
-    private static void Notify(string message)
+    private void Notify(string message)
     {
         lock (Console.Out)
         {
-            Console.Out.Write($"\r\u001b[2K{message.TrimEnd()}\n\u001b[1misaac>\u001b[0m ");
+            Console.Out.Write($"\r\u001b[2K{message.TrimEnd()}\n\u001b[1m{PromptText()}\u001b[0m ");
         }
     }
 
@@ -126,9 +136,9 @@ internal sealed class InteractiveShell(IsaacHost host, Terminal terminal)
         Commands.ReportQueueRecovery(host);
     }
 
-    private sealed class ShellPrompt : ILineEditorPrompt
+    private sealed class ShellPrompt(Func<string> text) : ILineEditorPrompt
     {
-        public (Markup Markup, int Margin) GetPrompt(ILineEditorState state, int line) => (new Markup("[bold]isaac>[/]"), 1);
+        public (Markup Markup, int Margin) GetPrompt(ILineEditorState state, int line) => (new Markup($"[bold]{Markup.Escape(text())}[/]"), 1);
     }
 
     private sealed class CommandCompletion(IEnumerable<string> usages) : ITextCompletion

@@ -5,6 +5,7 @@ using Isaac.Core.Hub;
 using Isaac.Core.Manifests;
 using Isaac.Core.Plugins;
 using Isaac.Core.Queue;
+using Isaac.Core.Sync;
 using Isaac.Plugins;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -18,8 +19,9 @@ internal sealed class IsaacHost : IAsyncDisposable
 
     private readonly ILoggerFactory _logs;
 
-    private IsaacHost(IsaacSettings settings, CommandCatalog catalog, PluginCatalog plugins, CommandQueue queue, HubClient? hub, Dispatcher dispatcher, ILoggerFactory logs)
+    private IsaacHost(IsaacSettings settings, CommandCatalog catalog, PluginCatalog plugins, CommandQueue queue, HubClient? hub, SyncPipeline? sync, Dispatcher dispatcher, ILoggerFactory logs)
     {
+        Sync = sync;
         Settings = settings;
         Catalog = catalog;
         _plugins = plugins;
@@ -42,6 +44,12 @@ internal sealed class IsaacHost : IAsyncDisposable
     /// <summary>The hub client, or null when no hub is configured (ISAAC_HUB).</summary>
     public HubClient? Hub { get; }
 
+    /// <summary>The sync pipeline (started by the interactive shell), or null without a hub.</summary>
+    public SyncPipeline? Sync { get; }
+
+    /// <summary>Whether the hub answers; null without a hub.</summary>
+    public ConnectivityMonitor? Connectivity { get; private init; }
+
     /// <summary>Built-in manifests first, then the user's own; a user command can add, never silently replace.</summary>
     public static IReadOnlyList<string> ManifestRoots(IsaacSettings settings) => [BuiltInManifests, settings.CommandsPath];
 
@@ -54,10 +62,13 @@ internal sealed class IsaacHost : IAsyncDisposable
         var plugins = new PluginCatalog();
         var queue = new CommandQueue(settings.QueuePath, QueueOptions.Default, TimeProvider.System, logger: logs.CreateLogger<CommandQueue>());
         var hub = settings.Hub is { } address ? new HubClient(new Uri(address), settings.Token) : null;
-        var context = new HandlerContext { Commands = catalog.Descriptors, Queue = queue, Hub = hub };
+        var connectivity = hub is null ? null : new ConnectivityMonitor(hub.IsAvailableAsync, settings.Connectivity, TimeProvider.System, logger: logs.CreateLogger<ConnectivityMonitor>());
+        var sync = hub is null || connectivity is null ? null
+            : new SyncPipeline(queue, hub, connectivity, Path.Combine(settings.Home, "sync.lock"), TimeProvider.System, logs.CreateLogger<SyncPipeline>());
+        var context = new HandlerContext { Commands = catalog.Descriptors, Queue = queue, Hub = hub, Sync = sync };
         var dispatcher = new Dispatcher(catalog, new OutOfProcessRunner(), new InProcessRunner(plugins, context),
             settings.Tiers, TimeProvider.System, logs.CreateLogger<Dispatcher>());
-        return new IsaacHost(settings, catalog, plugins, queue, hub, dispatcher, logs);
+        return new IsaacHost(settings, catalog, plugins, queue, hub, sync, dispatcher, logs) { Connectivity = connectivity };
     }
 
     public SessionInfo Session(bool interactive, int terminalWidth, bool online = false) => new()
@@ -88,6 +99,16 @@ internal sealed class IsaacHost : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Sync is not null)
+        {
+            await Sync.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (Connectivity is not null)
+        {
+            await Connectivity.DisposeAsync().ConfigureAwait(false);
+        }
+
         await Queue.DisposeAsync().ConfigureAwait(false);
         Hub?.Dispose();
         _plugins.Dispose();

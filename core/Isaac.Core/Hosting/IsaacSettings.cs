@@ -1,4 +1,5 @@
 using Isaac.Core.Dispatch;
+using Isaac.Core.Sync;
 using YamlDotNet.Core;
 using YamlDotNet.Serialization;
 using YamlDotNet.Serialization.NamingConventions;
@@ -26,6 +27,9 @@ internal sealed record IsaacSettings
     /// <summary>Which tiers may run here. The default is <see cref="TierPolicy.Default"/>.</summary>
     public TierPolicy Tiers { get; init; } = TierPolicy.Default;
 
+    /// <summary>How often the hub is probed. The default is <see cref="ConnectivityOptions.Default"/>.</summary>
+    public ConnectivityOptions Connectivity { get; init; } = ConnectivityOptions.Default;
+
     public string ConfigPath => Path.Combine(Home, "config.yaml");
     public string CommandsPath => Path.Combine(Home, "commands");
     public string HistoryPath => Path.Combine(Home, "history");
@@ -50,8 +54,16 @@ internal sealed record IsaacSettings
                 LocalMaxTier = file.Tiers?.LocalMax ?? TierPolicy.Default.LocalMaxTier,
                 RemoteMaxTier = file.Tiers?.RemoteMax ?? TierPolicy.Default.RemoteMaxTier,
             },
+            Connectivity = new ConnectivityOptions
+            {
+                OnlineProbeInterval = Seconds(file.Sync?.OnlineProbeSeconds) ?? ConnectivityOptions.Default.OnlineProbeInterval,
+                OfflineProbeMin = Seconds(file.Sync?.OfflineProbeMinSeconds) ?? ConnectivityOptions.Default.OfflineProbeMin,
+                OfflineProbeMax = Seconds(file.Sync?.OfflineProbeMaxSeconds) ?? ConnectivityOptions.Default.OfflineProbeMax,
+            },
         };
     }
+
+    private static TimeSpan? Seconds(double? seconds) => seconds is { } value && value > 0 ? TimeSpan.FromSeconds(value) : null;
 
     private static string? Env(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } value ? value : null;
 
@@ -62,6 +74,7 @@ internal sealed record IsaacSettings
         public string? Hub { get; init; }
         public string? Token { get; init; }
         public TierSection? Tiers { get; init; }
+        public SyncSection? Sync { get; init; }
 
         public static ConfigFile Read(string path)
         {
@@ -84,6 +97,13 @@ internal sealed record IsaacSettings
                 throw SettingsException.BadConfig(path, ex);
             }
         }
+    }
+
+    private sealed record SyncSection
+    {
+        public double? OnlineProbeSeconds { get; init; }
+        public double? OfflineProbeMinSeconds { get; init; }
+        public double? OfflineProbeMaxSeconds { get; init; }
     }
 
     private sealed record TierSection

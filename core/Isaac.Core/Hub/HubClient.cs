@@ -5,6 +5,9 @@ using Isaac.Plugins;
 
 namespace Isaac.Core.Hub;
 
+/// <summary>Whether one call reached the hub, and what happened.</summary>
+internal sealed record HubCallOutcome(bool Reached, string Reason);
+
 /// <summary>
 /// Talks to the hub over HTTP (DESIGN §5). Every call reports its outcome instead of throwing for network
 /// trouble: an unreachable hub is a normal state for Isaac, not an exception.
@@ -17,6 +20,7 @@ internal sealed class HubClient : IHub, IDisposable
     private static readonly TimeSpan _callTimeout = TimeSpan.FromSeconds(10);
 
     private readonly HttpClient _http;
+    private readonly System.Reactive.Subjects.Subject<HubCallOutcome> _outcomes = new();
 
     public HubClient(Uri address, string? token, HttpMessageHandler? handler = null)
     {
@@ -30,6 +34,37 @@ internal sealed class HubClient : IHub, IDisposable
 
     public Uri Address { get; }
 
+    /// <summary>Whether each real call reached the hub: connectivity follows every call, not only probes.</summary>
+    public IObservable<HubCallOutcome> Outcomes => _outcomes;
+
+    /// <summary>
+    /// Sends up to 100 commands in one call. Null when the hub is unavailable; otherwise one record per
+    /// command in order (a rejected one has status "rejected" and an error).
+    /// </summary>
+    public async Task<IReadOnlyList<CommandRecord>?> RouteBatchAsync(IReadOnlyList<RouteBody> commands, CancellationToken cancellationToken = default)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_callTimeout);
+        try
+        {
+            using var response = await _http.PostAsJsonAsync(new Uri("/v1/commands/batch", UriKind.Relative), commands.ToArray(), HubJson.Default.RouteBodyArray, timeout.Token).ConfigureAwait(false);
+            if (!response.IsSuccessStatusCode)
+            {
+                Report(response.StatusCode is HttpStatusCode.Unauthorized || (int)response.StatusCode < 500, $"the hub answered {(int)response.StatusCode}");
+                return null;
+            }
+
+            var records = await response.Content.ReadFromJsonAsync(HubJson.Default.CommandRecordArray, timeout.Token).ConfigureAwait(false);
+            Report(true, "batch delivered");
+            return records;
+        }
+        catch (Exception ex) when (IsUnavailable(ex, cancellationToken))
+        {
+            Report(false, ex.Message);
+            return null;
+        }
+    }
+
     /// <summary>GET /health within <see cref="HealthTimeout"/>.</summary>
     public async Task<bool> IsAvailableAsync(CancellationToken cancellationToken = default)
     {
@@ -38,10 +73,12 @@ internal sealed class HubClient : IHub, IDisposable
         try
         {
             using var response = await _http.GetAsync(new Uri("/health", UriKind.Relative), timeout.Token).ConfigureAwait(false);
+            Report(response.IsSuccessStatusCode, $"health check answered {(int)response.StatusCode}");
             return response.IsSuccessStatusCode;
         }
         catch (Exception ex) when (IsUnavailable(ex, cancellationToken))
         {
+            Report(false, ex is OperationCanceledException ? $"no answer within {HealthTimeout.TotalSeconds:0} s" : ex.Message);
             return false;
         }
     }
@@ -68,12 +105,14 @@ internal sealed class HubClient : IHub, IDisposable
             }
 
             var record = await response.Content.ReadFromJsonAsync(HubJson.Default.CommandRecord, timeout.Token).ConfigureAwait(false);
+            Report(true, "route accepted");
             return record is null
                 ? new RouteOutcome { Status = RouteStatus.Unavailable, Reason = "the hub sent an empty answer" }
                 : new RouteOutcome { Status = RouteStatus.Accepted, Command = record.ToRouted() };
         }
         catch (Exception ex) when (IsUnavailable(ex, cancellationToken))
         {
+            Report(false, ex.Message);
             return new RouteOutcome { Status = RouteStatus.Unavailable, Reason = ex.Message };
         }
     }
@@ -131,5 +170,22 @@ internal sealed class HubClient : IHub, IDisposable
         ex is HttpRequestException or System.Text.Json.JsonException or IOException
         || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested);
 
-    public void Dispose() => _http.Dispose();
+    private void Report(bool reached, string reason)
+    {
+        lock (_outcomes)
+        {
+            _outcomes.OnNext(new HubCallOutcome(reached, reason));
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_outcomes)
+        {
+            _outcomes.OnCompleted();
+        }
+
+        _outcomes.Dispose();
+        _http.Dispose();
+    }
 }

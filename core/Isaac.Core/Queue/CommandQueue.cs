@@ -205,6 +205,20 @@ internal sealed partial class CommandQueue : ICommandQueue, IAsyncDisposable
         _logger.LogInformation("Delivered {Count} command(s): #{Ids}", ids.Count, string.Join(", #", ids));
     }
 
+    /// <summary>Puts claimed commands back as they were, without counting an attempt (the hub was not reached).</summary>
+    public Task ReleaseAsync(IReadOnlyCollection<long> ids, CancellationToken cancellationToken = default) =>
+        ids.Count == 0
+            ? Task.CompletedTask
+            : WriteAsync((connection, transaction, _) => Execute(connection,
+                $"UPDATE command_queue SET status = CASE WHEN retry_count > 0 THEN 'failed' ELSE 'pending' END, claimed_at = NULL WHERE id IN ({string.Join(',', ids)}) AND status = 'syncing';",
+                transaction), cancellationToken);
+
+    /// <summary>Makes every "syncing" command claimable again. Only for a drainer holding the sync lock: then no one else can be delivering them.</summary>
+    public Task<int> ReclaimAllSyncingAsync(CancellationToken cancellationToken = default) =>
+        WriteAsync((connection, transaction, _) => Execute(connection,
+            "UPDATE command_queue SET status = CASE WHEN retry_count > 0 THEN 'failed' ELSE 'pending' END, claimed_at = NULL WHERE status = 'syncing';",
+            transaction), cancellationToken);
+
     /// <summary>
     /// Records a failed delivery: the command waits out an exponential back-off, or after
     /// <see cref="QueueOptions.MaxAttempts"/> failures moves to the dead letters. Returns the next attempt

@@ -68,7 +68,7 @@ internal sealed class HubHarness : IDisposable
         _hub?.WaitForExit();
     }
 
-    public Process StartAgent(string device, string? fault = null)
+    public Process StartAgent(string device, string? fault = null, int capacity = 4)
     {
         var environment = Environment(device);
         if (fault is not null)
@@ -76,7 +76,17 @@ internal sealed class HubHarness : IDisposable
             environment["ISAAC_AGENT_FAULT"] = fault;
         }
 
-        return Start(["agent"], environment);
+        return Start(["agent", "--capacity", capacity.ToString(System.Globalization.CultureInfo.InvariantCulture)], environment);
+    }
+
+    /// <summary>Starts <c>isaac -c line</c> as <paramref name="device"/> without waiting for it.</summary>
+    public Process StartOnce(string device, string line) => Start(["-c", line], Environment(device));
+
+    /// <summary>Lines the count command wrote on <paramref name="device"/>, in order.</summary>
+    public string[] Counted(string device)
+    {
+        var path = Path.Combine(Home(device), "count");
+        return File.Exists(path) ? File.ReadAllLines(path) : [];
     }
 
     /// <summary>Runs <c>isaac -c line</c> as <paramref name="device"/>.</summary>

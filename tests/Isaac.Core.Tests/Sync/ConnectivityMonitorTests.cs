@@ -1,0 +1,93 @@
+using System.Reactive.Linq;
+using Isaac.Core.Sync;
+using Isaac.Core.Tests.Support;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Isaac.Core.Tests.Sync;
+
+public sealed class ConnectivityMonitorTests
+{
+    private readonly FakeTimeProvider _clock = new(new DateTimeOffset(2026, 11, 23, 9, 0, 0, TimeSpan.Zero));
+
+    [Fact]
+    public void Offline_with_work_waiting_probes_from_about_a_second_backing_off_to_30_seconds()
+    {
+        // Arrange: jitter factor fixed at 0.75.
+        var monitor = new ConnectivityMonitor(_ => Task.FromResult(false), ConnectivityOptions.Default, _clock, new FixedRandom(0.5)) { WorkWaiting = true };
+        var delays = new List<double>();
+
+        // Act
+        for (var failure = 0; failure < 8; failure++)
+        {
+            monitor.Report(false, "refused");
+            delays.Add(monitor.NextProbeDelay().TotalSeconds);
+        }
+
+        // Assert
+        Assert.Equal([0.75, 1.5, 3, 6, 12, 22.5, 22.5, 22.5], delays);
+    }
+
+    [Fact]
+    public void Online_or_with_nothing_waiting_it_probes_every_30_seconds()
+    {
+        var monitor = new ConnectivityMonitor(_ => Task.FromResult(true), ConnectivityOptions.Default, _clock);
+
+        monitor.Report(false, "refused");
+        var offlineIdle = monitor.NextProbeDelay();
+        monitor.Report(true, "answered");
+        monitor.WorkWaiting = true;
+        var online = monitor.NextProbeDelay();
+
+        Assert.Equal(TimeSpan.FromSeconds(30), offlineIdle);
+        Assert.Equal(TimeSpan.FromSeconds(30), online);
+    }
+
+    [Fact]
+    public void Every_real_call_turns_the_state_at_once_and_only_changes_are_published()
+    {
+        var monitor = new ConnectivityMonitor(_ => Task.FromResult(true), ConnectivityOptions.Default, _clock);
+        var seen = new List<Connectivity>();
+        using var subscription = monitor.Changes.Subscribe(seen.Add);
+
+        monitor.Report(true, "route accepted");
+        _clock.Advance(TimeSpan.FromSeconds(5));
+        monitor.Report(true, "route accepted");
+        monitor.Report(false, "connection refused");
+        monitor.Report(false, "connection refused");
+
+        Assert.Equal([false, true, false], seen.Select(s => s.Online));
+        Assert.Equal("connection refused", seen[^1].Reason);
+        Assert.Equal(_clock.GetUtcNow(), seen[^1].Since);
+    }
+
+    [Fact(Timeout = 10_000)]
+    public async Task The_probe_loop_follows_its_schedule_in_virtual_time_and_wakes_early_when_asked()
+    {
+        // Arrange
+        var probes = 0;
+        var monitor = new ConnectivityMonitor(_ => { Interlocked.Increment(ref probes); return Task.FromResult(false); }, ConnectivityOptions.Default, _clock, new FixedRandom(0.5));
+        await using var _ = monitor;
+
+        // Act & Assert: one probe at start, none while the 30 s idle wait runs, one when woken.
+        monitor.Start();
+        await WaitForAsync(() => probes == 1);
+        _clock.Advance(TimeSpan.FromSeconds(29));
+        await Task.Delay(100);
+        Assert.Equal(1, probes);
+        monitor.WorkWaiting = true;
+        monitor.ProbeSoon();
+        await WaitForAsync(() => probes == 2);
+        _clock.Advance(TimeSpan.FromSeconds(1.5));
+        await WaitForAsync(() => probes == 3);
+    }
+
+    private static async Task WaitForAsync(Func<bool> condition)
+    {
+        for (var i = 0; i < 200 && !condition(); i++)
+        {
+            await Task.Delay(10);
+        }
+
+        Assert.True(condition());
+    }
+}
