@@ -83,29 +83,17 @@ internal static class HubServer
                 return Results.Text("expected a JSON array of 1 to 100 commands", statusCode: StatusCodes.Status400BadRequest);
             }
 
-            var records = new List<CommandRecord>();
-            foreach (var body in bodies)
-            {
-                if (string.IsNullOrWhiteSpace(body.Text) || body.Text.Length > options.MaxCommandChars || !store.DeviceExists(body.Target))
+            // Invalid entries are answered as rejected in place; the valid ones are stored in one transaction.
+            var valid = bodies.Where(b => !string.IsNullOrWhiteSpace(b.Text) && b.Text.Length <= options.MaxCommandChars && store.DeviceExists(b.Target)).ToList();
+            var created = store.CreateMany(sender, valid).Select(c => c.Record with { Repeated = c.Repeated }).ToList();
+            var records = bodies.Select(body => valid.Contains(body)
+                ? created[valid.IndexOf(body)]
+                : new CommandRecord
                 {
-                    records.Add(new CommandRecord
-                    {
-                        Id = "",
-                        Sender = sender,
-                        Target = body.Target,
-                        Text = body.Text,
-                        UniqueKey = body.UniqueKey,
-                        Status = RoutedStatus.Rejected,
-                        Error = store.DeviceExists(body.Target) ? "invalid command text" : $"no device named '{body.Target}' is registered with the hub",
-                        CreatedAt = DateTimeOffset.UtcNow,
-                        UpdatedAt = DateTimeOffset.UtcNow,
-                    });
-                    continue;
-                }
-
-                var (record, repeated) = store.Create(sender, body);
-                records.Add(record with { Repeated = repeated });
-            }
+                    Id = "", Sender = sender, Target = body.Target, Text = body.Text, UniqueKey = body.UniqueKey, Status = RoutedStatus.Rejected,
+                    Error = store.DeviceExists(body.Target) ? "invalid command text" : $"no device named '{body.Target}' is registered with the hub",
+                    CreatedAt = DateTimeOffset.UtcNow, UpdatedAt = DateTimeOffset.UtcNow,
+                }).ToList();
 
             foreach (var target in records.Select(r => r.Target).Distinct())
             {

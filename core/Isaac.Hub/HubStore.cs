@@ -44,6 +44,7 @@ internal sealed class HubStore : IDisposable
     private readonly SqliteConnection _connection;
     private readonly Lock _gate = new();
     private readonly TimeProvider _time;
+    private SqliteTransaction? _transaction;
 
     public HubStore(string directory, TimeProvider? time = null)
     {
@@ -130,6 +131,26 @@ internal sealed class HubStore : IDisposable
                 VALUES ($id, $sender, $target, $text, $key, 'accepted', $now, $now);
                 """, ("$id", id), ("$sender", sender), ("$target", body.Target), ("$text", body.Text), ("$key", body.UniqueKey), ("$now", Now()));
             return (Get(id)!, false);
+        }
+    }
+
+    /// <summary><see cref="Create"/> for many commands in one transaction (one fsync for the whole batch).</summary>
+    public IReadOnlyList<(CommandRecord Record, bool Repeated)> CreateMany(string sender, IReadOnlyList<RouteBody> bodies)
+    {
+        lock (_gate)
+        {
+            using var transaction = _connection.BeginTransaction();
+            _transaction = transaction;
+            try
+            {
+                var created = bodies.Select(body => Create(sender, body)).ToList();
+                transaction.Commit();
+                return created;
+            }
+            finally
+            {
+                _transaction = null;
+            }
         }
     }
 
@@ -238,6 +259,7 @@ internal sealed class HubStore : IDisposable
     {
         var command = _connection.CreateCommand();
         command.CommandText = sql;
+        command.Transaction = _transaction;
         foreach (var (name, value) in parameters)
         {
             command.Parameters.AddWithValue(name, value ?? DBNull.Value);
