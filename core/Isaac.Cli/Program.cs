@@ -25,7 +25,10 @@ var capacity = new Option<int>("--capacity") { Description = "Routed commands ru
 var agent = new Command("agent", "Serve commands that other devices route here, without a prompt (needs ISAAC_HUB and ISAAC_TOKEN).") { capacity };
 agent.SetAction(parse => Commands.AgentAsync(Settings(parse), parse.GetValue(capacity)));
 
-var root = new RootCommand("Isaac: a command shell for people who work across several machines.") { command, json, home, device, hub, validate, hubCommand, agent };
+var demo = new Command("demo", "Tell the whole story in a minute: a hub, a second device, an outage, the queue, the sync.");
+demo.SetAction(_ => Commands.DemoAsync());
+
+var root = new RootCommand("Isaac: a command shell for people who work across several machines.") { command, json, home, device, hub, validate, hubCommand, agent, demo };
 root.SetAction((parse, cancellationToken) => parse.GetValue(command) is { } line
     ? Commands.RunOnceAsync(line, parse.GetValue(json), Settings(parse), cancellationToken)
     : Commands.ShellAsync(Settings(parse)));

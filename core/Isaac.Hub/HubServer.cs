@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Isaac.Hub;
@@ -27,6 +28,7 @@ internal static class HubServer
         }
 
         builder.Services.AddSingleton(options);
+        builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(2));
         builder.Services.AddSingleton(_ => new HubStore(options.DataDirectory));
         builder.Services.AddSingleton<AgentHub>();
 
@@ -90,9 +92,15 @@ internal static class HubServer
                 ? created[valid.IndexOf(body)]
                 : new CommandRecord
                 {
-                    Id = "", Sender = sender, Target = body.Target, Text = body.Text, UniqueKey = body.UniqueKey, Status = RoutedStatus.Rejected,
+                    Id = "",
+                    Sender = sender,
+                    Target = body.Target,
+                    Text = body.Text,
+                    UniqueKey = body.UniqueKey,
+                    Status = RoutedStatus.Rejected,
                     Error = store.DeviceExists(body.Target) ? "invalid command text" : $"no device named '{body.Target}' is registered with the hub",
-                    CreatedAt = DateTimeOffset.UtcNow, UpdatedAt = DateTimeOffset.UtcNow,
+                    CreatedAt = DateTimeOffset.UtcNow,
+                    UpdatedAt = DateTimeOffset.UtcNow,
                 }).ToList();
 
             foreach (var target in records.Select(r => r.Target).Distinct())
@@ -176,8 +184,10 @@ internal static class HubServer
                 return;
             }
 
+            // Agent sessions end as soon as the hub stops; agents reconnect to the next one.
             using var socket = await http.WebSockets.AcceptWebSocketAsync().ConfigureAwait(false);
-            await agents.RunSessionAsync(device, socket, http.RequestAborted).ConfigureAwait(false);
+            using var ending = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted, app.Lifetime.ApplicationStopping);
+            await agents.RunSessionAsync(device, socket, ending.Token).ConfigureAwait(false);
         });
 
         return app;

@@ -25,8 +25,7 @@ internal sealed class ResultInbox(CommandQueue queue, HubClient hub)
 
                 foreach (var arrived in await queue.TakeArrivedAsync(cancellationToken))
                 {
-                    var output = arrived.Result is { } result ? (result.Stdout + result.Stderr).TrimEnd() : arrived.Error ?? "";
-                    var lines = output.Split('\n').Select(line => $"[{arrived.Target}] {line}");
+                    var lines = Lines(arrived).Select(line => $"[{arrived.Target}] {line}".TrimEnd());
                     announce($"[{arrived.Target}] {arrived.Text}: {arrived.Status}\n{string.Join('\n', lines)}");
                 }
             }
@@ -35,5 +34,18 @@ internal sealed class ResultInbox(CommandQueue queue, HubClient hub)
         {
             // The shell is closing.
         }
+    }
+
+    // Above the prompt there is no room for boxes: a table comes as plain rows.
+    private static IEnumerable<string> Lines(Isaac.Plugins.RoutedCommand arrived)
+    {
+        if (arrived.Result is not { } result)
+        {
+            return [arrived.Error ?? arrived.Status];
+        }
+
+        var text = (result.Stdout + result.Stderr).TrimEnd();
+        var rows = result.Table is { } table ? new[] { table.Columns }.Concat(table.Rows).Select(row => string.Join("  ", row)) : [];
+        return (text.Length > 0 ? text.Split('\n') : []).Concat(rows);
     }
 }

@@ -94,7 +94,7 @@ public sealed class QueueCommandTests : IDisposable
         // Arrange
         var ids = await SeedAsync();
         using var tmux = TmuxSession.Start($"env -u CI ISAAC_HOME='{_home.Path}' '{Fixtures.IsaacExe}'");
-        await tmux.WaitForAsync("isaac>");
+        await tmux.WaitForAsync("isaac [OFFLINE: 3 queued]>");
 
         // Act: refuse once, then accept.
         tmux.Type($"/queue drop {ids.Waiting}");
@@ -102,7 +102,7 @@ public sealed class QueueCommandTests : IDisposable
         await tmux.WaitForAsync("for good?");
         tmux.Type("n");
         tmux.SendKeys("Enter");
-        await tmux.WaitForAsync(s => s.Split('\n').Count(l => l.StartsWith("isaac>", StringComparison.Ordinal)) >= 2, "the prompt after 'n'");
+        await tmux.WaitForAsync(s => s.Split('\n').Count(l => l.StartsWith("isaac [OFFLINE", StringComparison.Ordinal)) >= 2, "the prompt after 'n'");
         await using (var queue = new CommandQueue(_home.Combine("queue.db")))
         {
             Assert.Equal(3, (await queue.GetStatusAsync()).Queued);
