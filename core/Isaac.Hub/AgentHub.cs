@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Collections.Concurrent;
 using System.Net.WebSockets;
 using System.Text.Json;
@@ -34,7 +33,7 @@ internal sealed class AgentHub(HubStore store, HubOptions options, ILogger<Agent
     /// <summary>Serves one agent's WebSocket until it closes. A newer connection from the same device replaces an older one.</summary>
     public async Task RunSessionAsync(string device, WebSocket socket, CancellationToken cancellationToken)
     {
-        var session = new AgentSession(device, socket);
+        var session = new AgentSession(device, socket, options.MaxAgentMessageBytes);
         if (_sessions.TryGetValue(device, out var previous))
         {
             previous.Abort();
@@ -45,7 +44,7 @@ internal sealed class AgentHub(HubStore store, HubOptions options, ILogger<Agent
         logger.LogInformation("Device {Device} connected", device);
         try
         {
-            while (await session.ReceiveAsync(options.MaxAgentMessageBytes, cancellationToken).ConfigureAwait(false) is { } message)
+            while (await session.ReceiveAsync(cancellationToken).ConfigureAwait(false) is { } message)
             {
                 await HandleAsync(session, message, cancellationToken).ConfigureAwait(false);
             }
@@ -140,9 +139,9 @@ internal sealed class AgentHub(HubStore store, HubOptions options, ILogger<Agent
         }
     }
 
-    private sealed class AgentSession(string device, WebSocket socket)
+    private sealed class AgentSession(string device, WebSocket socket, int maxMessageBytes)
     {
-        private readonly SemaphoreSlim _sending = new(1, 1);
+        private readonly AgentChannel _channel = new(socket, maxMessageBytes);
 
         public string Device => device;
 
@@ -154,47 +153,10 @@ internal sealed class AgentHub(HubStore store, HubOptions options, ILogger<Agent
 
         public SemaphoreSlim Pumping { get; } = new(1, 1);
 
-        public async Task SendAsync(AgentMessage message, CancellationToken cancellationToken)
-        {
-            var bytes = JsonSerializer.SerializeToUtf8Bytes(message, HubJson.Default.AgentMessage);
-            await _sending.WaitAsync(cancellationToken).ConfigureAwait(false);
-            try
-            {
-                await socket.SendAsync(bytes, WebSocketMessageType.Text, endOfMessage: true, cancellationToken).ConfigureAwait(false);
-            }
-            finally
-            {
-                _sending.Release();
-            }
-        }
+        public Task SendAsync(AgentMessage message, CancellationToken cancellationToken) => _channel.SendAsync(message, cancellationToken);
 
-        /// <summary>The next message, or null when the agent closed the connection.</summary>
-        public async Task<AgentMessage?> ReceiveAsync(int maxBytes, CancellationToken cancellationToken)
-        {
-            var buffer = new ArrayBufferWriter<byte>();
-            while (true)
-            {
-                var result = await socket.ReceiveAsync(buffer.GetMemory(16 * 1024), cancellationToken).ConfigureAwait(false);
-                if (result.MessageType == WebSocketMessageType.Close)
-                {
-                    await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, cancellationToken).ConfigureAwait(false);
-                    return null;
-                }
+        public Task<AgentMessage?> ReceiveAsync(CancellationToken cancellationToken) => _channel.ReceiveAsync(cancellationToken);
 
-                buffer.Advance(result.Count);
-                if (buffer.WrittenCount > maxBytes)
-                {
-                    await socket.CloseAsync(WebSocketCloseStatus.MessageTooBig, $"messages are limited to {maxBytes} bytes", cancellationToken).ConfigureAwait(false);
-                    return null;
-                }
-
-                if (result.EndOfMessage)
-                {
-                    return JsonSerializer.Deserialize(buffer.WrittenSpan, HubJson.Default.AgentMessage);
-                }
-            }
-        }
-
-        public void Abort() => socket.Abort();
+        public void Abort() => _channel.Abort();
     }
 }

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Isaac.Core.Hub;
+using Isaac.Core.Internal;
 using Isaac.Plugins;
 using Microsoft.Data.Sqlite;
 
@@ -255,28 +256,10 @@ internal sealed class HubStore : IDisposable
         return records;
     }
 
-    private SqliteCommand Command(string sql, params (string Name, object? Value)[] parameters)
-    {
-        var command = _connection.CreateCommand();
-        command.CommandText = sql;
-        command.Transaction = _transaction;
-        foreach (var (name, value) in parameters)
-        {
-            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
-        }
+    // Inside CreateMany every statement joins its transaction.
+    private SqliteCommand Command(string sql, params (string Name, object? Value)[] parameters) => _connection.Command(sql, _transaction, parameters);
 
-        return command;
-    }
+    private int Execute(string sql, params (string Name, object? Value)[] parameters) => _connection.Execute(sql, _transaction, parameters);
 
-    private int Execute(string sql, params (string, object?)[] parameters)
-    {
-        using var command = Command(sql, parameters);
-        return command.ExecuteNonQuery();
-    }
-
-    private object? Scalar(string sql, params (string, object?)[] parameters)
-    {
-        using var command = Command(sql, parameters);
-        return command.ExecuteScalar();
-    }
+    private object? Scalar(string sql, params (string Name, object? Value)[] parameters) => _connection.Scalar<object>(sql, _transaction, parameters);
 }

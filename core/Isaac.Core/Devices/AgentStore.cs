@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Isaac.Core.Hub;
+using Isaac.Core.Internal;
 using Isaac.Plugins;
 using Microsoft.Data.Sqlite;
 
@@ -66,7 +67,7 @@ internal sealed class AgentStore : IDisposable
     {
         lock (_gate)
         {
-            using var command = Command(sql, parameters);
+            using var command = _connection.Command(sql, null, parameters);
             using var reader = command.ExecuteReader();
             var rows = new List<Assignment>();
             while (reader.Read())
@@ -84,20 +85,7 @@ internal sealed class AgentStore : IDisposable
     {
         lock (_gate)
         {
-            using var command = Command(sql, parameters);
-            return command.ExecuteNonQuery();
+            return _connection.Execute(sql, null, parameters);
         }
-    }
-
-    private SqliteCommand Command(string sql, (string Name, object? Value)[] parameters)
-    {
-        var command = _connection.CreateCommand();
-        command.CommandText = sql;
-        foreach (var (name, value) in parameters)
-        {
-            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
-        }
-
-        return command;
     }
 }

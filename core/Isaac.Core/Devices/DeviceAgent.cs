@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net.WebSockets;
@@ -24,7 +23,7 @@ internal sealed class DeviceAgent(AgentOptions options, AgentStore store, Routed
 {
     private readonly ILogger _logger = logger ?? NullLogger<DeviceAgent>.Instance;
     private readonly ConcurrentDictionary<string, Task> _running = new(StringComparer.Ordinal);
-    private Connection? _connection;
+    private AgentChannel? _connection;
 
     /// <summary>Connects, serves and reconnects with back-off until <paramref name="cancellationToken"/> fires; owns the store from then on.</summary>
     public async Task RunAsync(CancellationToken cancellationToken)
@@ -42,7 +41,7 @@ internal sealed class DeviceAgent(AgentOptions options, AgentStore store, Routed
                 await socket.ConnectAsync(AgentUri(options.Hub), cancellationToken).ConfigureAwait(false);
                 failures = 0;
                 _logger.LogInformation("Connected to the hub at {Hub}", options.Hub);
-                await ServeAsync(new Connection(socket), cancellationToken).ConfigureAwait(false);
+                await ServeAsync(new AgentChannel(socket), cancellationToken).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is WebSocketException or HttpRequestException or IOException or JsonException && !cancellationToken.IsCancellationRequested)
             {
@@ -84,7 +83,7 @@ internal sealed class DeviceAgent(AgentOptions options, AgentStore store, Routed
         }
     }
 
-    private async Task ServeAsync(Connection connection, CancellationToken cancellationToken)
+    private async Task ServeAsync(AgentChannel connection, CancellationToken cancellationToken)
     {
         _connection = connection;
         await connection.SendAsync(new AgentMessage { Type = "hello", Capacity = options.Capacity }, cancellationToken).ConfigureAwait(false);
@@ -199,44 +198,6 @@ internal sealed class DeviceAgent(AgentOptions options, AgentStore store, Routed
     {
         var builder = new UriBuilder(new Uri(hub, "/v1/agent")) { Scheme = hub.Scheme == Uri.UriSchemeHttps ? "wss" : "ws" };
         return builder.Uri;
-    }
-
-    private sealed class Connection(ClientWebSocket socket)
-    {
-        private readonly SemaphoreSlim _sending = new(1, 1);
-
-        public async Task SendAsync(AgentMessage message, CancellationToken cancellationToken)
-        {
-            var bytes = JsonSerializer.SerializeToUtf8Bytes(message, HubJson.Default.AgentMessage);
-            await _sending.WaitAsync(cancellationToken).ConfigureAwait(false);
-            try
-            {
-                await socket.SendAsync(bytes, WebSocketMessageType.Text, endOfMessage: true, cancellationToken).ConfigureAwait(false);
-            }
-            finally
-            {
-                _sending.Release();
-            }
-        }
-
-        public async Task<AgentMessage?> ReceiveAsync(CancellationToken cancellationToken)
-        {
-            var buffer = new ArrayBufferWriter<byte>();
-            while (true)
-            {
-                var result = await socket.ReceiveAsync(buffer.GetMemory(16 * 1024), cancellationToken).ConfigureAwait(false);
-                if (result.MessageType == WebSocketMessageType.Close)
-                {
-                    return null;
-                }
-
-                buffer.Advance(result.Count);
-                if (result.EndOfMessage)
-                {
-                    return JsonSerializer.Deserialize(buffer.WrittenSpan, HubJson.Default.AgentMessage);
-                }
-            }
-        }
     }
 }
 

@@ -1,5 +1,6 @@
 using System.Reactive.Linq;
 using System.Reactive.Subjects;
+using Isaac.Core.Internal;
 using Isaac.Plugins;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
@@ -90,7 +91,7 @@ internal sealed partial class CommandQueue
         }
     }
 
-    private static long Version(SqliteConnection connection) => Scalar<long>(connection, "PRAGMA data_version;");
+    private static long Version(SqliteConnection connection) => connection.Scalar<long>("PRAGMA data_version;");
 
     public async ValueTask DisposeAsync()
     {

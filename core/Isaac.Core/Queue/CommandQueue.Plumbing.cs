@@ -1,3 +1,4 @@
+using Isaac.Core.Internal;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 
@@ -65,11 +66,11 @@ internal sealed partial class CommandQueue
     private Housekeeping Housekeep(SqliteConnection connection, DateTimeOffset now)
     {
         using var transaction = connection.BeginTransaction(deferred: false);
-        var reset = Execute(connection, "UPDATE command_queue SET status = 'pending', claimed_at = NULL WHERE status = 'syncing' AND claimed_at < $cutoff;",
+        var reset = connection.Execute("UPDATE command_queue SET status = 'pending', claimed_at = NULL WHERE status = 'syncing' AND claimed_at < $cutoff;",
             transaction, ("$cutoff", Iso.From(now - _options.StaleSyncingAfter)));
         var purgeDue = now - _lastPurge >= TimeSpan.FromDays(1);
         var purged = purgeDue
-            ? Execute(connection, "DELETE FROM command_queue WHERE status = 'done' AND completed_at < $cutoff;", transaction, ("$cutoff", Iso.From(now - _options.DoneRetention)))
+            ? connection.Execute("DELETE FROM command_queue WHERE status = 'done' AND completed_at < $cutoff;", transaction, ("$cutoff", Iso.From(now - _options.DoneRetention)))
             : 0;
         transaction.Commit();
         if (purgeDue)
@@ -84,31 +85,5 @@ internal sealed partial class CommandQueue
         }
 
         return new Housekeeping(reset, purged);
-    }
-
-    private static SqliteCommand Command(SqliteConnection connection, string sql, SqliteTransaction? transaction, params (string Name, object? Value)[] parameters)
-    {
-        var command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.Transaction = transaction;
-        foreach (var (name, value) in parameters)
-        {
-            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
-        }
-
-        return command;
-    }
-
-    private static int Execute(SqliteConnection connection, string sql, SqliteTransaction? transaction = null, params (string Name, object? Value)[] parameters)
-    {
-        using var command = Command(connection, sql, transaction, parameters);
-        return command.ExecuteNonQuery();
-    }
-
-    private static T? Scalar<T>(SqliteConnection connection, string sql, SqliteTransaction? transaction = null, params (string Name, object? Value)[] parameters)
-    {
-        using var command = Command(connection, sql, transaction, parameters);
-        var value = command.ExecuteScalar();
-        return value is null or DBNull ? default : (T)value;
     }
 }

@@ -13,7 +13,7 @@ internal sealed partial class CommandQueue
 
     /// <summary>Records (or updates) a routed command; a finished one is "unshown" until <see cref="TakeArrivedAsync"/> returns it.</summary>
     public Task TrackRoutedAsync(RoutedCommand command, CancellationToken cancellationToken = default) =>
-        WriteAsync((connection, transaction, now) => Execute(connection, """
+        WriteAsync((connection, transaction, now) => connection.Execute("""
             INSERT INTO routed (id, target, text, status, result, error, routed_at, updated_at) VALUES ($id, $target, $text, $status, $result, $error, $now, $now)
             ON CONFLICT (id) DO UPDATE SET status = excluded.status, result = excluded.result, error = excluded.error, updated_at = excluded.updated_at;
             """, transaction, ("$id", command.Id), ("$target", command.Target), ("$text", command.Text), ("$status", command.Status),
@@ -34,14 +34,14 @@ internal sealed partial class CommandQueue
         {
             var arrived = ReadRouted(connection,
                 "SELECT id, target, text, status, result, error FROM routed WHERE shown = 0 AND status IN ('completed', 'failed', 'rejected') ORDER BY updated_at;", transaction);
-            Execute(connection, "UPDATE routed SET shown = 1 WHERE shown = 0 AND status IN ('completed', 'failed', 'rejected');", transaction);
+            connection.Execute("UPDATE routed SET shown = 1 WHERE shown = 0 AND status IN ('completed', 'failed', 'rejected');", transaction);
             return arrived;
         }, cancellationToken);
 
     private static IReadOnlyList<RoutedCommand> ReadRouted(SqliteConnection connection, string sql, SqliteTransaction? transaction, params (string, object?)[] parameters)
     {
         var commands = new List<RoutedCommand>();
-        using var command = Command(connection, sql, transaction, parameters);
+        using var command = connection.Command(sql, transaction, parameters);
         using var reader = command.ExecuteReader();
         while (reader.Read())
         {

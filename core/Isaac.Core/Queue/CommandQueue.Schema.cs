@@ -1,3 +1,4 @@
+using Isaac.Core.Internal;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 
@@ -107,8 +108,8 @@ internal sealed partial class CommandQueue
 
             // WAL lets readers and one writer work at once across processes. synchronous=FULL fsyncs the WAL at
             // every commit, so an acknowledged enqueue survives power loss, not only a killed process.
-            Execute(connection, $"PRAGMA busy_timeout = {(int)_options.BusyTimeout.TotalMilliseconds}; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;");
-            if (Scalar<string>(connection, "PRAGMA quick_check;") is not "ok" and var check)
+            connection.Execute($"PRAGMA busy_timeout = {(int)_options.BusyTimeout.TotalMilliseconds}; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;");
+            if (connection.Scalar<string>("PRAGMA quick_check;") is not "ok" and var check)
             {
                 throw new SqliteException($"quick_check reported: {check}", SqliteCorrupt);
             }
@@ -130,7 +131,7 @@ internal sealed partial class CommandQueue
             // The version is read inside the write transaction: two processes creating the same new file must
             // not both run the same migration.
             using var transaction = connection.BeginTransaction(deferred: false);
-            var version = (int)Scalar<long>(connection, "PRAGMA user_version;", transaction);
+            var version = (int)connection.Scalar<long>("PRAGMA user_version;", transaction);
             if (version > _migrations.Length)
             {
                 throw QueueException.NewerSchema(_path, version, _migrations.Length);
@@ -142,8 +143,8 @@ internal sealed partial class CommandQueue
                 return;
             }
 
-            Execute(connection, _migrations[version], transaction);
-            Execute(connection, $"PRAGMA user_version = {version + 1};", transaction);
+            connection.Execute(_migrations[version], transaction);
+            connection.Execute($"PRAGMA user_version = {version + 1};", transaction);
             transaction.Commit();
             _logger.LogInformation("Queue database {Path} upgraded to schema version {Version}", _path, version + 1);
         }

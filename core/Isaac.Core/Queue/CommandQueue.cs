@@ -1,4 +1,5 @@
 using System.Data;
+using Isaac.Core.Internal;
 using Isaac.Plugins;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
@@ -44,7 +45,7 @@ internal sealed partial class CommandQueue : ICommandQueue, IAsyncDisposable
         var result = await WriteAsync((connection, transaction, now) =>
         {
             var coalesced = request.CoalesceKey is { } key
-                ? Execute(connection, "DELETE FROM command_queue WHERE coalesce_key = $key AND target_device IS $target AND status IN ('pending', 'failed');",
+                ? connection.Execute("DELETE FROM command_queue WHERE coalesce_key = $key AND target_device IS $target AND status IN ('pending', 'failed');",
                     transaction, ("$key", key), ("$target", request.Target))
                 : 0;
             var id = Insert(connection, transaction, request, now);
@@ -66,7 +67,7 @@ internal sealed partial class CommandQueue : ICommandQueue, IAsyncDisposable
     {
         if (_insert is null)
         {
-            _insert = Command(connection, """
+            _insert = connection.Command("""
                 INSERT INTO command_queue (queued_at, command_type, command_text, target_device, metadata, unique_key, parallel, next_attempt_at, expires_at, coalesce_key)
                 VALUES ($now, $type, $text, $target, $metadata, $key, $parallel, $now, $expires, $coalesce)
                 RETURNING id;
@@ -96,7 +97,7 @@ internal sealed partial class CommandQueue : ICommandQueue, IAsyncDisposable
         if (++_enqueuesSinceCount >= 64 || _activeCount >= _options.SoftLimit * 0.9)
         {
             _enqueuesSinceCount = 0;
-            _activeCount = Scalar<long>(connection, "SELECT COUNT(*) FROM command_queue WHERE status <> 'done';", transaction);
+            _activeCount = connection.Scalar<long>("SELECT COUNT(*) FROM command_queue WHERE status <> 'done';", transaction);
         }
         else
         {
@@ -119,7 +120,7 @@ internal sealed partial class CommandQueue : ICommandQueue, IAsyncDisposable
         return WriteAsync<IReadOnlyList<ClaimedBatch>>((connection, transaction, now) =>
         {
             var targets = new List<string?>();
-            using (var command = Command(connection, "SELECT DISTINCT target_device FROM command_queue WHERE status <> 'done';", transaction))
+            using (var command = connection.Command("SELECT DISTINCT target_device FROM command_queue WHERE status <> 'done';", transaction))
             using (var reader = command.ExecuteReader())
             {
                 while (reader.Read())
@@ -134,7 +135,7 @@ internal sealed partial class CommandQueue : ICommandQueue, IAsyncDisposable
                 if (NextBatch(connection, transaction, target, now, maxBatch) is { Count: > 0 } batch)
                 {
                     var ids = string.Join(',', batch.Select(c => c.Id));
-                    Execute(connection, $"UPDATE command_queue SET status = 'syncing', claimed_at = $now WHERE id IN ({ids});", transaction, ("$now", Iso.From(now)));
+                    connection.Execute($"UPDATE command_queue SET status = 'syncing', claimed_at = $now WHERE id IN ({ids});", transaction, ("$now", Iso.From(now)));
                     batches.Add(new ClaimedBatch(target, batch));
                 }
             }
@@ -147,7 +148,7 @@ internal sealed partial class CommandQueue : ICommandQueue, IAsyncDisposable
     {
         var batch = new List<ClaimedCommand>();
         var expired = new List<long>();
-        using (var command = Command(connection, """
+        using (var command = connection.Command("""
             SELECT id, command_type, command_text, unique_key, parallel, retry_count, metadata, status, next_attempt_at, expires_at
             FROM command_queue WHERE target_device IS $target AND status <> 'done' ORDER BY id;
             """, transaction, ("$target", target)))
@@ -196,9 +197,9 @@ internal sealed partial class CommandQueue : ICommandQueue, IAsyncDisposable
 
         await WriteAsync((connection, transaction, now) =>
         {
-            Execute(connection, $"UPDATE command_queue SET status = 'done', completed_at = $now, error_message = NULL WHERE id IN ({string.Join(',', ids)});",
+            connection.Execute($"UPDATE command_queue SET status = 'done', completed_at = $now, error_message = NULL WHERE id IN ({string.Join(',', ids)});",
                 transaction, ("$now", Iso.From(now)));
-            Execute(connection, "INSERT INTO queue_state (key, value) VALUES ('last_sync_at', $now) ON CONFLICT (key) DO UPDATE SET value = excluded.value;",
+            connection.Execute("INSERT INTO queue_state (key, value) VALUES ('last_sync_at', $now) ON CONFLICT (key) DO UPDATE SET value = excluded.value;",
                 transaction, ("$now", Iso.From(now)));
             return 0;
         }, cancellationToken).ConfigureAwait(false);
@@ -207,17 +208,14 @@ internal sealed partial class CommandQueue : ICommandQueue, IAsyncDisposable
 
     /// <summary>Puts claimed commands back as they were, without counting an attempt (the hub was not reached).</summary>
     public Task ReleaseAsync(IReadOnlyCollection<long> ids, CancellationToken cancellationToken = default) =>
-        ids.Count == 0
-            ? Task.CompletedTask
-            : WriteAsync((connection, transaction, _) => Execute(connection,
-                $"UPDATE command_queue SET status = CASE WHEN retry_count > 0 THEN 'failed' ELSE 'pending' END, claimed_at = NULL WHERE id IN ({string.Join(',', ids)}) AND status = 'syncing';",
-                transaction), cancellationToken);
+        ids.Count == 0 ? Task.CompletedTask : UnclaimAsync($"id IN ({string.Join(',', ids)}) AND status = 'syncing'", cancellationToken);
 
     /// <summary>Makes every "syncing" command claimable again. Only for a drainer holding the sync lock: then no one else can be delivering them.</summary>
-    public Task<int> ReclaimAllSyncingAsync(CancellationToken cancellationToken = default) =>
-        WriteAsync((connection, transaction, _) => Execute(connection,
-            "UPDATE command_queue SET status = CASE WHEN retry_count > 0 THEN 'failed' ELSE 'pending' END, claimed_at = NULL WHERE status = 'syncing';",
-            transaction), cancellationToken);
+    public Task<int> ReclaimAllSyncingAsync(CancellationToken cancellationToken = default) => UnclaimAsync("status = 'syncing'", cancellationToken);
+
+    private Task<int> UnclaimAsync(string where, CancellationToken cancellationToken) =>
+        WriteAsync((connection, transaction, _) => connection.Execute(
+            $"UPDATE command_queue SET status = CASE WHEN retry_count > 0 THEN 'failed' ELSE 'pending' END, claimed_at = NULL WHERE {where};", transaction), cancellationToken);
 
     /// <summary>
     /// Records a failed delivery: the command waits out an exponential back-off, or after
@@ -228,16 +226,16 @@ internal sealed partial class CommandQueue : ICommandQueue, IAsyncDisposable
     {
         var next = await WriteAsync<DateTimeOffset?>((connection, transaction, now) =>
         {
-            var failures = (int)Scalar<long>(connection, "SELECT retry_count + 1 FROM command_queue WHERE id = $id;", transaction, ("$id", id));
+            var failures = (int)connection.Scalar<long>("SELECT retry_count + 1 FROM command_queue WHERE id = $id;", transaction, ("$id", id));
             if (failures >= _options.MaxAttempts)
             {
-                Execute(connection, "UPDATE command_queue SET retry_count = $failures WHERE id = $id;", transaction, ("$id", id), ("$failures", failures));
+                connection.Execute("UPDATE command_queue SET retry_count = $failures WHERE id = $id;", transaction, ("$id", id), ("$failures", failures));
                 BuryDead(connection, transaction, id, error, now);
                 return null;
             }
 
             var at = now + Backoff.Delay(failures, _options.BaseBackoff, _options.MaxBackoff, _random);
-            Execute(connection, """
+            connection.Execute("""
                 UPDATE command_queue SET status = 'failed', retry_count = $failures, last_retry_at = $now, error_message = $error, next_attempt_at = $next, claimed_at = NULL
                 WHERE id = $id;
                 """, transaction, ("$id", id), ("$failures", failures), ("$now", Iso.From(now)), ("$error", error), ("$next", Iso.From(at)));
@@ -277,7 +275,7 @@ internal sealed partial class CommandQueue : ICommandQueue, IAsyncDisposable
                 _ => "SELECT id, command_type, command_text, target_device, status, queued_at, retry_count, error_message, next_attempt_at FROM command_queue WHERE status <> 'done' ORDER BY id LIMIT $limit;",
             };
             var commands = new List<QueuedCommand>();
-            using var command = Command(connection, sql, null, ("$limit", limit));
+            using var command = connection.Command(sql, null, ("$limit", limit));
             using var reader = command.ExecuteReader();
             while (reader.Read())
             {
@@ -303,13 +301,13 @@ internal sealed partial class CommandQueue : ICommandQueue, IAsyncDisposable
         var retried = await WriteAsync((connection, transaction, now) =>
         {
             var filter = id is null ? "" : " AND id = $id";
-            var failed = Execute(connection, $"UPDATE command_queue SET next_attempt_at = $now WHERE status = 'failed'{filter};", transaction, ("$now", Iso.From(now)), ("$id", id));
-            var dead = Execute(connection, $"""
+            var failed = connection.Execute($"UPDATE command_queue SET next_attempt_at = $now WHERE status = 'failed'{filter};", transaction, ("$now", Iso.From(now)), ("$id", id));
+            var dead = connection.Execute($"""
                 INSERT INTO command_queue (id, queued_at, command_type, command_text, target_device, retry_count, status, metadata, unique_key, parallel, next_attempt_at, error_message)
                 SELECT id, queued_at, command_type, command_text, target_device, 0, 'pending', metadata, unique_key, parallel, $now, final_error
                 FROM dead_letter WHERE 1 = 1{filter};
                 """, transaction, ("$now", Iso.From(now)), ("$id", id));
-            Execute(connection, $"DELETE FROM dead_letter WHERE 1 = 1{filter};", transaction, ("$id", id));
+            connection.Execute($"DELETE FROM dead_letter WHERE 1 = 1{filter};", transaction, ("$id", id));
             return failed + dead;
         }, cancellationToken).ConfigureAwait(false);
         _logger.LogInformation("Retry of {What}: {Count} command(s) due now", id is null ? "all" : $"#{id}", retried);
@@ -319,15 +317,15 @@ internal sealed partial class CommandQueue : ICommandQueue, IAsyncDisposable
     public async Task<bool> DropAsync(long id, CancellationToken cancellationToken = default)
     {
         var dropped = await WriteAsync((connection, transaction, _) =>
-            Execute(connection, "DELETE FROM command_queue WHERE id = $id AND status IN ('pending', 'failed');", transaction, ("$id", id))
-            + Execute(connection, "DELETE FROM dead_letter WHERE id = $id;", transaction, ("$id", id)), cancellationToken).ConfigureAwait(false);
+            connection.Execute("DELETE FROM command_queue WHERE id = $id AND status IN ('pending', 'failed');", transaction, ("$id", id))
+            + connection.Execute("DELETE FROM dead_letter WHERE id = $id;", transaction, ("$id", id)), cancellationToken).ConfigureAwait(false);
         _logger.LogInformation("Drop #{Id}: {Result}", id, dropped > 0 ? "dropped" : "no such waiting command");
         return dropped > 0;
     }
 
     private static void BuryDead(SqliteConnection connection, SqliteTransaction transaction, long id, string error, DateTimeOffset now)
     {
-        Execute(connection, """
+        connection.Execute("""
             INSERT OR REPLACE INTO dead_letter (id, queued_at, command_type, command_text, target_device, unique_key, parallel, metadata, attempts, final_error, failed_at)
             SELECT id, queued_at, command_type, command_text, target_device, unique_key, parallel, metadata, retry_count, $error, $now FROM command_queue WHERE id = $id;
             DELETE FROM command_queue WHERE id = $id;
@@ -337,7 +335,7 @@ internal sealed partial class CommandQueue : ICommandQueue, IAsyncDisposable
     private static QueueStatus CountStatus(SqliteConnection connection)
     {
         int pending = 0, syncing = 0, failed = 0, done = 0;
-        using (var command = Command(connection, "SELECT status, COUNT(*) FROM command_queue GROUP BY status;", null))
+        using (var command = connection.Command("SELECT status, COUNT(*) FROM command_queue GROUP BY status;", null))
         using (var reader = command.ExecuteReader())
         {
             while (reader.Read())
@@ -359,8 +357,8 @@ internal sealed partial class CommandQueue : ICommandQueue, IAsyncDisposable
             Syncing = syncing,
             Failed = failed,
             Done = done,
-            Dead = (int)Scalar<long>(connection, "SELECT COUNT(*) FROM dead_letter;"),
-            LastSyncAt = Iso.ParseOptional(Scalar<object>(connection, "SELECT value FROM queue_state WHERE key = 'last_sync_at';")),
+            Dead = (int)connection.Scalar<long>("SELECT COUNT(*) FROM dead_letter;"),
+            LastSyncAt = Iso.ParseOptional(connection.Scalar<object>("SELECT value FROM queue_state WHERE key = 'last_sync_at';")),
         };
     }
 }
