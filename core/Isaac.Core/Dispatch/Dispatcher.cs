@@ -96,7 +96,7 @@ internal sealed class Dispatcher(
         {
             var runner = command.Kind == HandlerKind.Plugin ? plugins : scripts;
             var response = await runner.RunAsync(command, request, cancellationToken).ConfigureAwait(false);
-            _logger.LogInformation("Ran {Command} ({Status}) in {Elapsed}", command.Name, response.Status, _time.GetElapsedTime(started));
+            _logger.LogDebug("Ran {Command} ({Status}) in {Elapsed}", command.Name, response.Status, _time.GetElapsedTime(started));
             return CommandResult.From(command.Name, response);
         }
         catch (HandlerException ex)
