@@ -151,6 +151,9 @@ internal sealed class DeviceAgent(AgentOptions options, AgentStore store, Routed
                 };
                 store.Complete(assignment.Id, response, result.Succeeded);
                 FaultInjection.At("after-run");
+
+                // The slot is free before the hub hears "completed": it assigns the next command on that message.
+                _running.TryRemove(assignment.Id, out _);
                 if (store.Get(assignment.Id) is { } done)
                 {
                     await ReportAsync(done, cancellationToken).ConfigureAwait(false);
