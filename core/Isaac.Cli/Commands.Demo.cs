@@ -60,7 +60,7 @@ internal static partial class Commands
             Say("Restarting the hub. Nobody types anything: the sync pipeline notices and delivers.");
             hub = HubServer.Build(hubOptions);
             await hub.StartAsync();
-            var done = await synced.FirstAsync().Timeout(TimeSpan.FromSeconds(30));
+            var done = await synced.FirstAsync(e => e.Finished).Timeout(TimeSpan.FromSeconds(30));
             Console.Out.WriteLine(done.ToString());
 
             Say("laptop2 runs them; their results arrive in desktop's inbox:");

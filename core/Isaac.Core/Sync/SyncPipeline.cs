@@ -9,10 +9,12 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Isaac.Core.Sync;
 
-/// <summary>One finished drain that delivered something.</summary>
-internal sealed record SyncEvent(int Synced, int Remaining)
+/// <summary>Progress of a long drain, or (<see cref="Finished"/>) a drain that delivered something.</summary>
+internal sealed record SyncEvent(int Synced, int Remaining, bool Finished = true)
 {
-    public override string ToString() => $"{Synced} queued command(s) synced";
+    public override string ToString() => Finished
+        ? $"{Synced} queued command(s) synced"
+        : $"Syncing: {Synced} delivered, {Remaining} to go";
 }
 
 /// <summary>
@@ -53,7 +55,7 @@ internal sealed class SyncPipeline : ISync, IAsyncDisposable
         _subscriptions.Add(hub.Outcomes.Subscribe(outcome => connectivity.Report(outcome.Reached, outcome.Reason)));
     }
 
-    /// <summary>Each drain that delivered something ("N queued command(s) synced"). Completes on dispose.</summary>
+    /// <summary>Each drain that delivered something ("N queued command(s) synced"), and progress every 500 commands of a long one. Completes on dispose.</summary>
     public IObservable<SyncEvent> Events => _events.AsObservable();
 
     /// <summary>Starts syncing by itself: on every queue or connectivity change, and every few seconds while work waits.</summary>
@@ -151,6 +153,12 @@ internal sealed class SyncPipeline : ISync, IAsyncDisposable
             while (available && await _queue.ClaimAsync(BatchSize, cancellationToken).ConfigureAwait(false) is { Count: > 0 } batches)
             {
                 var (delivered, reached) = await DeliverAsync(batches.SelectMany(b => b.Commands).ToList(), cancellationToken).ConfigureAwait(false);
+                if ((synced + delivered) / 500 > synced / 500)
+                {
+                    var left = (await _queue.GetStatusAsync(cancellationToken).ConfigureAwait(false)).Queued;
+                    Publish(new SyncEvent(synced + delivered, left, Finished: false));
+                }
+
                 synced += delivered;
                 available = reached;
             }
@@ -159,10 +167,7 @@ internal sealed class SyncPipeline : ISync, IAsyncDisposable
             if (synced > 0)
             {
                 _logger.LogInformation("Synced {Count} queued command(s); {Remaining} remain", synced, remaining);
-                lock (_events)
-                {
-                    _events.OnNext(new SyncEvent(synced, remaining));
-                }
+                Publish(new SyncEvent(synced, remaining));
             }
 
             return new SyncReport { HubAvailable = available, Synced = synced, Remaining = remaining, Reason = available ? null : _connectivity.Current.Reason };
@@ -170,6 +175,14 @@ internal sealed class SyncPipeline : ISync, IAsyncDisposable
         finally
         {
             _draining.Release();
+        }
+    }
+
+    private void Publish(SyncEvent syncEvent)
+    {
+        lock (_events)
+        {
+            _events.OnNext(syncEvent);
         }
     }
 

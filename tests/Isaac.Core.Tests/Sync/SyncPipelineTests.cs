@@ -64,6 +64,8 @@ public sealed class SyncPipelineTests : IDisposable
         await using var connectivity = new ConnectivityMonitor(client.IsAvailableAsync, _fast);
         await using var sync = new SyncPipeline(queue, client, connectivity, Path.Combine(_hub.Home("desktop"), "sync.lock"));
         var offline = await sync.SyncNowAsync();
+        var events = new List<SyncEvent>();
+        using var watching = sync.Events.Subscribe(events.Add);
 
         // Act: the hub comes back; devices run one command at a time so their order is observable.
         await _hub.StartHubAsync();
@@ -80,6 +82,8 @@ public sealed class SyncPipelineTests : IDisposable
         Assert.Equal(0, report.Remaining);
         Assert.Equal(Sequence(0, 500), _hub.Counted("laptop2"));
         Assert.Equal(Sequence(500, 500), _hub.Counted("nas"));
+        Assert.Equal("Syncing: 500 delivered, 500 to go", events[0].ToString());
+        Assert.Equal("1000 queued command(s) synced", events[^1].ToString());
     }
 
     [Fact(Timeout = 180_000)]
