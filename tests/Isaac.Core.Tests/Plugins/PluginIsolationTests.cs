@@ -109,6 +109,23 @@ public sealed class PluginIsolationTests : IDisposable
         Assert.Contains("no public ICommandHandler named 'Isaac.Tests.Plugin.GhostHandler'", ex.Message);
     }
 
+    [Fact(Timeout = 15_000)]
+    public async Task A_plugin_built_against_another_contract_major_version_is_refused_with_what_to_rebuild_against()
+    {
+        // Arrange: a real plugin compiled against a contract 2.0 assembly.
+        var folder = Path.Combine(_dir.Path, "future", "plugin");
+        Directory.CreateDirectory(folder);
+        File.Copy(Fixtures.FuturePlugin, Path.Combine(folder, "Isaac.Tests.FuturePlugin.dll"));
+        var command = await TestManifests.LoadAsync(_dir.Write("future/command.yaml", TestManifests.Yaml("future", "plugin/Isaac.Tests.FuturePlugin.dll")));
+
+        // Act
+        var ex = await Assert.ThrowsAsync<PluginLoadException>(() => Runner().RunAsync(command, Some.Request(command)));
+
+        // Assert
+        var host = typeof(ICommandHandler).Assembly.GetName().Version!;
+        Assert.Equal($"Command 'future' is unavailable: plugin 'Isaac.Tests.FuturePlugin.dll' was built against plugin contract 2.0, but this Isaac provides contract {host.ToString(2)}. Rebuild the plugin against Isaac.Plugins.Abstractions {host.Major}.x (at most {host.ToString(2)}).", ex.Message);
+    }
+
     [Theory]
     [InlineData("1.0", "1.0", true)]
     [InlineData("1.0", "1.3", true)]

@@ -6,6 +6,7 @@ namespace Isaac.Core.Tests.Support;
 internal static class Fixtures
 {
     public static string TestPlugin => Metadata("TestPlugin");
+    public static string FuturePlugin => Metadata("FuturePlugin");
     public static string TestHandler => Metadata("TestHandler");
     public static string IsaacExe => Metadata("IsaacExe");
     public static string QueueDriver => Metadata("QueueDriver");
