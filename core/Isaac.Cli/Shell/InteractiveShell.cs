@@ -1,5 +1,6 @@
 using Isaac.Core.Dispatch;
 using Isaac.Core.Hosting;
+using Isaac.Core.Queue;
 using RadLine;
 using Spectre.Console;
 
@@ -134,6 +135,12 @@ internal sealed class InteractiveShell(IsaacHost host, Terminal terminal)
 
         ResultPrinter.Print(result, terminal);
         Commands.ReportQueueRecovery(host);
+
+        // Plain commands go to the hub's shared history, through the queue so that none is lost while offline.
+        if (host.Hub is not null && ParsedInput.Parse(line, host.Catalog).Kind == InputKind.Shell)
+        {
+            await host.Queue.EnqueueAsync(new EnqueueRequest { Type = CommandType.Shell, Text = line, Parallel = true });
+        }
     }
 
     private sealed class ShellPrompt(Func<string> text) : ILineEditorPrompt

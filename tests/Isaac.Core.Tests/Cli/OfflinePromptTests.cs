@@ -32,4 +32,27 @@ public sealed class OfflinePromptTests : IDisposable
         Assert.Contains("isaac>", after);
         Assert.DoesNotContain("OFFLINE", after);
     }
+
+    [Fact(Timeout = 90_000)]
+    public async Task Plain_commands_typed_at_the_shell_reach_the_shared_history_on_the_hub()
+    {
+        // Arrange
+        await _hub.AddDevicesAsync("desktop");
+        await _hub.StartHubAsync();
+        var environment = string.Join(' ', _hub.Environment("desktop").Select(e => $"{e.Key}='{e.Value}'"));
+        using var tmux = TmuxSession.Start($"env -u CI {environment} '{Fixtures.IsaacExe}'");
+        await tmux.WaitForAsync("isaac>");
+
+        // Act
+        tmux.Type("echo hello-history");
+        tmux.SendKeys("Enter");
+        await tmux.WaitForAsync("1 queued command(s) synced", timeoutMs: 30_000);
+        using var http = new HttpClient();
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", _hub.Token("desktop"));
+        var history = await http.GetStringAsync(_hub.Address + "/v1/history");
+
+        // Assert
+        Assert.Contains("\"device\":\"desktop\"", history);
+        Assert.Contains("\"text\":\"echo hello-history\"", history);
+    }
 }
