@@ -68,6 +68,11 @@ internal sealed class AgentHub(HubStore store, HubOptions options, ILogger<Agent
     /// </summary>
     private async Task PumpAsync(AgentSession session, CancellationToken cancellationToken)
     {
+        if (!session.Greeted)
+        {
+            return; // nothing is sent before the agent's hello says what it can take and what it holds
+        }
+
         await session.Pumping.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -96,6 +101,18 @@ internal sealed class AgentHub(HubStore store, HubOptions options, ILogger<Agent
                 return;
             case { Type: "hello" }:
                 session.Capacity = Math.Clamp(message.Capacity ?? 1, 1, 1024);
+                session.Greeted = true;
+
+                // Our record may have missed the agent's answers (a hub that died mid-conversation): what it says it
+                // holds is running, and counts against its capacity, so it is never sent more than it can take.
+                foreach (var held in message.Holding ?? [])
+                {
+                    if (store.Advance(held, device, RoutedStatus.Running))
+                    {
+                        Changed(held);
+                    }
+                }
+
                 logger.LogInformation("Device {Device} says hello (capacity {Capacity})", device, session.Capacity);
                 await PumpAsync(session, cancellationToken).ConfigureAwait(false);
                 return;
@@ -147,6 +164,9 @@ internal sealed class AgentHub(HubStore store, HubOptions options, ILogger<Agent
 
         /// <summary>How many commands the device runs at once (from its hello); 1 until it says.</summary>
         public int Capacity { get; set; } = 1;
+
+        /// <summary>Whether the agent's hello has arrived.</summary>
+        public bool Greeted { get; set; }
 
         /// <summary>Commands assigned on this connection.</summary>
         public HashSet<string> Sent { get; } = new(StringComparer.Ordinal);

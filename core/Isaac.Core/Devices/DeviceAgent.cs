@@ -86,7 +86,7 @@ internal sealed class DeviceAgent(AgentOptions options, AgentStore store, Routed
     private async Task ServeAsync(AgentChannel connection, CancellationToken cancellationToken)
     {
         _connection = connection;
-        await connection.SendAsync(new AgentMessage { Type = "hello", Capacity = options.Capacity }, cancellationToken).ConfigureAwait(false);
+        await connection.SendAsync(new AgentMessage { Type = "hello", Capacity = options.Capacity, Holding = [.. _running.Keys] }, cancellationToken).ConfigureAwait(false);
         foreach (var done in store.Unreported())
         {
             await ReportAsync(done, cancellationToken).ConfigureAwait(false);
@@ -131,7 +131,11 @@ internal sealed class DeviceAgent(AgentOptions options, AgentStore store, Routed
 
     private void Start(Assignment assignment, CancellationToken cancellationToken)
     {
-        _running[assignment.Id] = Task.Run(async () =>
+        // The slot is taken before the work starts: a fast command must not finish (and free its slot)
+        // before the slot was even recorded, or the count of running commands would drift upwards.
+        var slot = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _running[assignment.Id] = slot.Task;
+        _ = Task.Run(async () =>
         {
             try
             {
@@ -166,6 +170,7 @@ internal sealed class DeviceAgent(AgentOptions options, AgentStore store, Routed
             finally
             {
                 _running.TryRemove(assignment.Id, out _);
+                slot.TrySetResult();
             }
         }, CancellationToken.None);
     }

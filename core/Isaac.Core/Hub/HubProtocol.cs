@@ -66,6 +66,9 @@ internal sealed record AgentMessage
     public int? Capacity { get; init; }
     public CommandResponse? Result { get; init; }
     public string? Reason { get; init; }
+
+    /// <summary>In hello: the assignments the agent holds and has not finished, so the hub knows they take its capacity.</summary>
+    public IReadOnlyList<string>? Holding { get; init; }
 }
 
 /// <summary>An entry of the shared command history.</summary>
