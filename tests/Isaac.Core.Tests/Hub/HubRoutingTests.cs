@@ -120,16 +120,7 @@ public sealed class HubRoutingTests : IDisposable
     [Fact(Timeout = 90_000)]
     public async Task An_agent_killed_between_receiving_and_acknowledging_gets_the_command_again_and_runs_it_once()
     {
-        await StartAsync();
-        _hub.AddCommand("laptop2", "count", Counter);
-        using var client = Client("desktop");
-        var crashing = _hub.StartAgent("laptop2", fault: "after-persist");
-
-        var routed = await client.RouteAsync(new RouteRequest { Target = "laptop2", Text = "/count", UniqueKey = "k" });
-        await crashing.WaitForExitAsync();
-        var between = (await client.WaitAsync(routed.Command!.Id, TimeSpan.Zero))!.Status;
-        _hub.StartAgent("laptop2");
-        var done = await FinishedAsync(client, routed.Command.Id);
+        var (between, done) = await CrashAgentThenRestartAsync("after-persist");
 
         Assert.Equal("assigned", between);
         Assert.Equal("completed", done.Status);
@@ -139,20 +130,26 @@ public sealed class HubRoutingTests : IDisposable
     [Fact(Timeout = 90_000)]
     public async Task An_agent_killed_after_running_but_before_reporting_reports_after_restart()
     {
+        var (between, done) = await CrashAgentThenRestartAsync("after-run");
+
+        Assert.Equal("running", between);
+        Assert.Equal("counted", done.Result?.Stdout);
+        Assert.Equal(1, Runs("laptop2"));
+    }
+
+    /// <summary>Routes /count to an agent that kills itself at <paramref name="fault"/>, then starts a healthy one.</summary>
+    private async Task<(string Between, RoutedCommand Done)> CrashAgentThenRestartAsync(string fault)
+    {
         await StartAsync();
         _hub.AddCommand("laptop2", "count", Counter);
         using var client = Client("desktop");
-        var crashing = _hub.StartAgent("laptop2", fault: "after-run");
+        var crashing = _hub.StartAgent("laptop2", fault: fault);
 
         var routed = await client.RouteAsync(new RouteRequest { Target = "laptop2", Text = "/count", UniqueKey = "k" });
         await crashing.WaitForExitAsync();
         var between = (await client.WaitAsync(routed.Command!.Id, TimeSpan.Zero))!.Status;
         _hub.StartAgent("laptop2");
-        var done = await FinishedAsync(client, routed.Command.Id);
-
-        Assert.Equal("running", between);
-        Assert.Equal("counted", done.Result?.Stdout);
-        Assert.Equal(1, Runs("laptop2"));
+        return (between, await FinishedAsync(client, routed.Command.Id));
     }
 
     [Fact(Timeout = 60_000)]
