@@ -122,6 +122,16 @@ internal sealed class AgentHub(HubStore store, HubOptions options, ILogger<Agent
         }
 
         var id = message.Id;
+        if (message is { Type: "rejected", Reason: { } reason } && reason.StartsWith("busy", StringComparison.Ordinal))
+        {
+            // The device is full: the command waits at the hub and goes out again when a slot frees (after a
+            // completion), instead of being lost to a moment of contention.
+            session.Sent.Remove(id);
+            store.Advance(id, device, RoutedStatus.Accepted);
+            logger.LogInformation("Device {Device} was busy; #{Id} waits for a free slot", device, id);
+            return;
+        }
+
         var changed = message.Type switch
         {
             "accepted" => store.Advance(id, device, RoutedStatus.DeviceAccepted),

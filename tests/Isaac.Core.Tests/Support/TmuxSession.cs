@@ -27,7 +27,7 @@ internal sealed class TmuxSession : IDisposable
     public string Screen() => Tmux("capture-pane", "-t", _name, "-p");
 
     /// <summary>Polls the screen until <paramref name="done"/> holds; fails with the screen when it never does.</summary>
-    public async Task<string> WaitForAsync(Func<string, bool> done, string what, int timeoutMs = 10_000)
+    public async Task<string> WaitForAsync(Func<string, bool> done, string what, int timeoutMs = 20_000)
     {
         var clock = Stopwatch.StartNew();
         string screen;
@@ -44,7 +44,7 @@ internal sealed class TmuxSession : IDisposable
         return screen;
     }
 
-    public Task<string> WaitForAsync(string text, int timeoutMs = 10_000) =>
+    public Task<string> WaitForAsync(string text, int timeoutMs = 20_000) =>
         WaitForAsync(screen => screen.Contains(text, StringComparison.Ordinal), $"'{text}'", timeoutMs);
 
     public void Dispose()
