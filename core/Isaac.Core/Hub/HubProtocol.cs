@@ -9,6 +9,9 @@ internal sealed record RouteBody
     public required string Target { get; init; }
     public required string Text { get; init; }
     public required string UniqueKey { get; init; }
+
+    /// <summary>May run alongside neighbouring parallel commands on the device; otherwise it is a barrier that runs alone. Decided by the sender's manifest; the default is false.</summary>
+    public bool Parallel { get; init; }
 }
 
 /// <summary>The hub's record of one routed command.</summary>
@@ -20,6 +23,11 @@ internal sealed record CommandRecord
     public required string Text { get; init; }
     public required string UniqueKey { get; init; }
     public required string Status { get; init; }
+
+    /// <summary>The hub's sequence number: the order in which the target device must run its commands.</summary>
+    public long Seq { get; init; }
+
+    public bool Parallel { get; init; }
     public CommandResponse? Result { get; init; }
     public string? Error { get; init; }
     public required DateTimeOffset CreatedAt { get; init; }
@@ -52,18 +60,36 @@ internal static class RoutedStatus
     public const string Failed = "failed";
     public const string Rejected = "rejected";
 
-    public static bool IsFinal(string status) => status is Completed or Failed or Rejected;
+    /// <summary>It was running when its agent died: it may or may not have had its effect, and is never re-run by itself.</summary>
+    public const string InDoubt = "in_doubt";
+
+    public static bool IsFinal(string status) => status is Completed or Failed or Rejected or InDoubt;
 }
 
 /// <summary>One message on the agent WebSocket, either way. Which fields are set depends on <see cref="Type"/>.</summary>
 internal sealed record AgentMessage
 {
-    // hub → agent: assign, ack, pong. agent → hub: hello, accepted, rejected, running, completed, failed, ping.
+    // hub → agent: assign, ack, pong. agent → hub: hello, accepted, rejected, running, completed, failed, in_doubt, ping.
+    // docs/hub-protocol.md and schemas/hub/agent-message.schema.json are the contract.
     public required string Type { get; init; }
     public string? Id { get; init; }
     public string? Text { get; init; }
     public string? Sender { get; init; }
+
+    /// <summary>In assign: the hub's sequence number; the agent runs its commands in this order.</summary>
+    public long? Seq { get; init; }
+
+    /// <summary>In assign: may overlap with neighbouring parallel commands; otherwise a barrier.</summary>
+    public bool? Parallel { get; init; }
+
+    /// <summary>In hello: how many parallel commands the agent runs at once.</summary>
     public int? Capacity { get; init; }
+
+    /// <summary>In hello: how many unfinished commands the hub may hand the agent at once (they wait their turn at the agent). The default is the capacity.</summary>
+    public int? Window { get; init; }
+
+    /// <summary>In hello: the agent pings at least this often; silent for twice this long, it is offline. The default is 5000.</summary>
+    public int? HeartbeatMs { get; init; }
     public CommandResponse? Result { get; init; }
     public string? Reason { get; init; }
 
