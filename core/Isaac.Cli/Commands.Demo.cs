@@ -64,17 +64,21 @@ internal static partial class Commands
             Console.Out.WriteLine(done.ToString());
 
             Say("laptop2 runs them; their results arrive in desktop's inbox:");
-            var inbox = new ResultInbox(desktop.Queue, desktop.Hub!);
-            using var watching = new CancellationTokenSource(TimeSpan.FromSeconds(15));
             var shown = 0;
-            await inbox.WatchAsync(message =>
+            var allShown = new TaskCompletionSource();
+            await using (var inbox = new ResultInbox(desktop.Queue, desktop.Hub!, message =>
             {
                 Console.Out.WriteLine(message);
-                if (++shown == done.Synced)
+                if (Interlocked.Increment(ref shown) == done.Synced)
                 {
-                    watching.Cancel();
+                    allShown.TrySetResult();
                 }
-            }, watching.Token);
+            }))
+            {
+                inbox.Start();
+                await Task.WhenAny(allShown.Task, Task.Delay(TimeSpan.FromSeconds(15)));
+            }
+
             Console.Out.WriteLine($"{Prompt(queued)} ");
 
             await stop.CancelAsync();

@@ -9,6 +9,9 @@ public sealed record HandlerContext
     /// <summary>The durable command queue, or null when the host runs without one.</summary>
     public ICommandQueue? Queue { get; init; }
 
+    /// <summary>Routes commands to other devices in the order they are given (through the queue and the hub); null when the host runs without a queue.</summary>
+    public IDeviceRoutes? Routes { get; init; }
+
     /// <summary>The hub, or null when no hub is configured (ISAAC_HUB).</summary>
     public IHub? Hub { get; init; }
 

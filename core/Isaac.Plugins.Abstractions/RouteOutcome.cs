@@ -14,6 +14,9 @@ public enum RouteStatus
 
     /// <summary>The hub refused the request; see <see cref="RouteOutcome.Reason"/>.</summary>
     Rejected,
+
+    /// <summary>Kept in this device's queue (the hub is away, or older commands for the device go first); see <see cref="RouteOutcome.QueuedId"/>.</summary>
+    Queued,
 }
 
 /// <summary>The hub's answer to a route request.</summary>
@@ -25,8 +28,14 @@ public sealed record RouteOutcome
     /// <summary>The routed command when accepted.</summary>
     public RoutedCommand? Command { get; init; }
 
-    /// <summary>Why it was not accepted.</summary>
+    /// <summary>Why it was not accepted, or why it waits.</summary>
     public string? Reason { get; init; }
+
+    /// <summary>Its id in this device's queue (<c>#N</c>) when it waits there.</summary>
+    public long? QueuedId { get; init; }
+
+    /// <summary>Older commands for the same device that were still waiting when it was queued; they run first.</summary>
+    public int Ahead { get; init; }
 }
 
 /// <summary>A command routed through the hub, with its state and, when finished, its result.</summary>
@@ -41,7 +50,7 @@ public sealed record RoutedCommand
     /// <summary>The command line.</summary>
     public required string Text { get; init; }
 
-    /// <summary>accepted, assigned, device_accepted, running, completed, failed or rejected.</summary>
+    /// <summary>accepted, assigned, device_accepted, running, completed, failed, rejected or in_doubt.</summary>
     public required string Status { get; init; }
 
     /// <summary>Whether the target device was connected to the hub when this was read.</summary>
@@ -54,5 +63,5 @@ public sealed record RoutedCommand
     public string? Error { get; init; }
 
     /// <summary>Whether it has reached a final state.</summary>
-    public bool IsFinished => Status is "completed" or "failed" or "rejected";
+    public bool IsFinished => Status is "completed" or "failed" or "rejected" or "in_doubt";
 }

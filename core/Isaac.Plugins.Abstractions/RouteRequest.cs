@@ -11,4 +11,7 @@ public sealed record RouteRequest
 
     /// <summary>Identifies this request to the hub; sending it again returns the first record and never runs twice.</summary>
     public required string UniqueKey { get; init; }
+
+    /// <summary>How long to wait for the result before leaving it to the result inbox; null waits only for delivery to the hub.</summary>
+    public DateTimeOffset? Deadline { get; init; }
 }

@@ -1,8 +1,9 @@
 namespace Isaac.Plugins.DeviceRoute;
 
 /// <summary>
-/// <c>!laptop2 /status</c> (and <c>/route laptop2 /status</c>): runs a command on another device through the hub.
-/// The routed text is data end to end: it is never given to a shell on either side.
+/// <c>!laptop2 /status</c> (and <c>/route laptop2 /status</c>): runs a command on another device. The host's route
+/// service keeps it in order behind older commands for that device and delivers it through the hub; this handler
+/// only words the outcome. The routed text is data end to end: it is never given to a shell on either side.
 /// </summary>
 public sealed class DeviceRouteHandler : ICommandHandler
 {
@@ -16,77 +17,70 @@ public sealed class DeviceRouteHandler : ICommandHandler
             return CommandResponse.Fail("Usage: !<device> <command>, for example !laptop2 /sysinfo", exitCode: 2);
         }
 
-        var key = Guid.NewGuid().ToString("N");
-        if (context.Hub is not { } hub)
+        if (context.Routes is not { } routes)
         {
-            return await QueueAsync(context, device, text, key, "no hub is configured (ISAAC_HUB)", cancellationToken);
+            return CommandResponse.Fail($"Cannot route '{text}' to {device}: this host offers no route service.");
         }
 
-        var outcome = await hub.RouteAsync(new RouteRequest { Target = device, Text = text, UniqueKey = key }, cancellationToken);
-        switch (outcome)
+        var outcome = await routes.RouteAsync(new RouteRequest
         {
-            case { Status: RouteStatus.Unavailable }:
-                return await QueueAsync(context, device, text, key, outcome.Reason, cancellationToken);
-            case { Status: RouteStatus.Unauthorized or RouteStatus.Rejected } or { Command: null }:
-                return CommandResponse.Fail($"The hub refused '{text}' for '{device}': {outcome.Reason}");
-        }
+            Target = device,
+            Text = text,
+            UniqueKey = Guid.NewGuid().ToString("N"),
+            Deadline = request.Deadline - _answerMargin,
+        }, cancellationToken);
 
-        var routed = outcome.Command;
-        if (!routed.TargetOnline && !routed.IsFinished)
+        return outcome switch
         {
-            await Track(context, routed, cancellationToken);
-            return new CommandResponse
+            { Status: RouteStatus.Queued, QueuedId: { } id } => new CommandResponse
             {
-                Stdout = $"Delivered to hub; {device} is offline, will run when it connects. See /queue results.",
-                Meta = new Dictionary<string, string> { ["hub_id"] = routed.Id, ["device"] = device },
-            };
-        }
-
-        var wait = request.Deadline - DateTimeOffset.UtcNow - _answerMargin;
-        var final = routed.IsFinished ? routed : await hub.WaitAsync(routed.Id, wait > TimeSpan.Zero ? wait : TimeSpan.Zero, cancellationToken);
-        if (final is not { IsFinished: true })
-        {
-            await Track(context, final ?? routed, cancellationToken);
-            return CommandResponse.Ok($"Still running on {device}; its result will be shown when it arrives (/queue results).");
-        }
-
-        return Present(device, final);
+                Stdout = outcome.Ahead > 0
+                    ? $"Command queued (#{id}) behind {outcome.Ahead} older command(s) for {device}; they run first, in order. See /queue.\n"
+                    : $"Command queued (#{id}) - will sync when online ({outcome.Reason}).\n",
+                Meta = new Dictionary<string, string> { ["queued_id"] = id.ToString(System.Globalization.CultureInfo.InvariantCulture), ["device"] = device, ["reason"] = outcome.Reason ?? "" },
+            },
+            { Status: RouteStatus.Accepted, Command: { IsFinished: true } done } => Present(device, done),
+            { Status: RouteStatus.Accepted, Command: { TargetOnline: false } waiting } => new CommandResponse
+            {
+                Stdout = $"Delivered to the hub; {device} is offline and runs it when it connects. Its result will be shown when it arrives (/queue results).\n",
+                Meta = new Dictionary<string, string> { ["hub_id"] = waiting.Id, ["device"] = device },
+            },
+            { Status: RouteStatus.Accepted, Command: { } running } => new CommandResponse
+            {
+                Stdout = $"Still running on {device} ({running.Status}); its result will be shown when it arrives (/queue results).\n",
+                Meta = new Dictionary<string, string> { ["hub_id"] = running.Id, ["device"] = device },
+            },
+            _ => CommandResponse.Fail($"'{text}' was not delivered to {device}: {outcome.Reason ?? "the hub refused it"}"),
+        };
     }
 
-    /// <summary>The remote result, each line marked with the device it came from.</summary>
+    /// <summary>
+    /// The remote result, each line marked with the device it came from. Always shown as text: a remote "confirm" must
+    /// never turn into a question (and a command run) at this prompt. Its meta (the error code among it) is kept.
+    /// </summary>
     public static CommandResponse Present(string device, RoutedCommand routed)
     {
+        if (routed.Status == "in_doubt")
+        {
+            return CommandResponse.Fail($"[{device}] in doubt: {routed.Error ?? "its agent stopped while it was running"} To run it again: !{device} {routed.Text}", exitCode: 1);
+        }
+
         if (routed.Result is not { } result)
         {
             return CommandResponse.Fail($"[{device}] {routed.Status}: {routed.Error ?? "no result"}");
         }
 
-        return result with
+        return new CommandResponse
         {
-            Stdout = Prefix(device, result.Stdout.Length == 0 && result.Table is not null ? " " : result.Stdout),
-            Stderr = Prefix(device, result.Stderr),
-            Meta = new Dictionary<string, string>(result.Meta) { ["device"] = device, ["hub_id"] = routed.Id },
+            Status = result.Status,
+            Stdout = Prefix(device, result.Stdout is not { Length: > 0 } && result.Table is not null ? " " : result.Stdout ?? ""),
+            Stderr = Prefix(device, result.Stderr ?? ""),
+            Table = result.Table,
+            ExitCode = result.ExitCode,
+            Meta = new Dictionary<string, string>(result.Meta ?? new Dictionary<string, string>()) { ["device"] = device, ["hub_id"] = routed.Id },
         };
     }
 
     private static string Prefix(string device, string text) =>
         text.Length == 0 ? "" : string.Join('\n', text.TrimEnd('\n').Split('\n').Select(line => $"[{device}] {line}".TrimEnd())) + "\n";
-
-    private static async Task<CommandResponse> QueueAsync(HandlerContext context, string device, string text, string key, string? why, CancellationToken cancellationToken)
-    {
-        if (context.Queue is not { } queue)
-        {
-            return CommandResponse.Fail($"Cannot reach the hub ({why}) and there is no queue to keep '{text}' for {device}.");
-        }
-
-        var id = await queue.EnqueueAsync("device_route", text, device, key, cancellationToken);
-        return new CommandResponse
-        {
-            Stdout = $"Command queued (#{id}) - will sync when online",
-            Meta = new Dictionary<string, string> { ["queued_id"] = id.ToString(System.Globalization.CultureInfo.InvariantCulture), ["reason"] = why ?? "" },
-        };
-    }
-
-    private static Task Track(HandlerContext context, RoutedCommand routed, CancellationToken cancellationToken) =>
-        context.Queue?.TrackRoutedAsync(routed, cancellationToken) ?? Task.CompletedTask;
 }

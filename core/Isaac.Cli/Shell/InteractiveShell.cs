@@ -39,12 +39,14 @@ internal sealed class InteractiveShell(IsaacHost host, Terminal terminal)
         // The prompt follows the queue's status stream; nothing here polls the database.
         using var queueWatch = host.Queue.Changes.Subscribe(status => _queued = status.Queued);
         using var syncNotices = host.Sync?.Events.Subscribe(synced => Notify(synced.ToString()));
+        using var deadNotices = host.Queue.DeadLetters.Subscribe(dead => Notify(dead.ToString()), error => Notify($"isaac: warning: dead-letter notices stopped: {error.Message}"));
         host.Sync?.Start();
 
         // With a hub configured this shell is also a device: it serves routed commands and shows routed results as they arrive.
         using var background = new CancellationTokenSource();
         var agent = host.CreateAgent(capacity: 4)?.RunAsync(background.Token) ?? Task.CompletedTask;
-        var inbox = host.Hub is { } hub ? new ResultInbox(host.Queue, hub).WatchAsync(Notify, background.Token) : Task.CompletedTask;
+        await using var inbox = host.Hub is { } hub ? new ResultInbox(host.Queue, hub, Notify) : null;
+        inbox?.Start();
         try
         {
             return await ReadLoopAsync(editor, history);
@@ -52,7 +54,7 @@ internal sealed class InteractiveShell(IsaacHost host, Terminal terminal)
         finally
         {
             await background.CancelAsync();
-            await Task.WhenAll(agent, inbox);
+            await agent;
         }
     }
 
@@ -136,10 +138,11 @@ internal sealed class InteractiveShell(IsaacHost host, Terminal terminal)
         ResultPrinter.Print(result, terminal);
         Commands.ReportQueueRecovery(host);
 
-        // Plain commands go to the hub's shared history, through the queue so that none is lost while offline.
-        if (host.Hub is not null && ParsedInput.Parse(line, host.Catalog).Kind == InputKind.Shell)
+        // Plain commands go to the hub's shared history (unless share_history is off): kept beside the queue while
+        // offline, but never counted or announced as queued work.
+        if (host.Hub is not null && host.Settings.ShareHistory && ParsedInput.Parse(line, host.Catalog).Kind == InputKind.Shell)
         {
-            await host.Queue.EnqueueAsync(new EnqueueRequest { Type = CommandType.Shell, Text = line, Parallel = true });
+            await host.Queue.ShareHistoryAsync(line);
         }
     }
 

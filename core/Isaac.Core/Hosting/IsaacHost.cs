@@ -5,6 +5,7 @@ using Isaac.Core.Hub;
 using Isaac.Core.Manifests;
 using Isaac.Core.Plugins;
 using Isaac.Core.Queue;
+using Isaac.Core.Routing;
 using Isaac.Core.Sync;
 using Isaac.Plugins;
 using Microsoft.Extensions.Logging;
@@ -65,7 +66,8 @@ internal sealed class IsaacHost : IAsyncDisposable
         var connectivity = hub is null ? null : new ConnectivityMonitor(hub.IsAvailableAsync, settings.Connectivity, TimeProvider.System, logger: logs.CreateLogger<ConnectivityMonitor>());
         var sync = hub is null || connectivity is null ? null
             : new SyncPipeline(queue, hub, connectivity, Path.Combine(settings.Home, "sync.lock"), TimeProvider.System, logs.CreateLogger<SyncPipeline>());
-        var context = new HandlerContext { Commands = catalog.Descriptors, Queue = queue, Hub = hub, Sync = sync };
+        var router = new DeviceRouter(catalog, queue, hub, sync, connectivity);
+        var context = new HandlerContext { Commands = catalog.Descriptors, Queue = queue, Routes = router, Hub = router, Sync = sync };
         var dispatcher = new Dispatcher(catalog, new OutOfProcessRunner(), new InProcessRunner(plugins, context),
             settings.Tiers, TimeProvider.System, logs.CreateLogger<Dispatcher>());
         return new IsaacHost(settings, catalog, plugins, queue, hub, sync, dispatcher, logs) { Connectivity = connectivity };

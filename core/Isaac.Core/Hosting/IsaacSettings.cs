@@ -30,6 +30,12 @@ internal sealed record IsaacSettings
     /// <summary>How often the hub is probed. The default is <see cref="ConnectivityOptions.Default"/>.</summary>
     public ConnectivityOptions Connectivity { get; init; } = ConnectivityOptions.Default;
 
+    /// <summary>
+    /// Whether plain shell commands typed at a hub-connected prompt are copied to the hub's shared history
+    /// (ISAAC_SHARE_HISTORY=0 or <c>share_history: false</c> turns it off). The default is true.
+    /// </summary>
+    public bool ShareHistory { get; init; } = true;
+
     public string ConfigPath => Path.Combine(Home, "config.yaml");
     public string CommandsPath => Path.Combine(Home, "commands");
     public string HistoryPath => Path.Combine(Home, "history");
@@ -49,6 +55,7 @@ internal sealed record IsaacSettings
             Device = deviceFlag ?? Env("ISAAC_DEVICE") ?? file.Device ?? Environment.MachineName,
             Hub = hubFlag ?? Env("ISAAC_HUB") ?? file.Hub,
             Token = Env("ISAAC_TOKEN") ?? file.Token,
+            ShareHistory = Env("ISAAC_SHARE_HISTORY") is { } share ? share is not ("0" or "false" or "no" or "off") : file.ShareHistory ?? true,
             Tiers = new TierPolicy
             {
                 LocalMaxTier = file.Tiers?.LocalMax ?? TierPolicy.Default.LocalMaxTier,
@@ -73,6 +80,7 @@ internal sealed record IsaacSettings
         public string? Device { get; init; }
         public string? Hub { get; init; }
         public string? Token { get; init; }
+        public bool? ShareHistory { get; init; }
         public TierSection? Tiers { get; init; }
         public SyncSection? Sync { get; init; }
 

@@ -8,11 +8,39 @@ namespace Isaac.Core.Hub;
 /// <summary>Whether one call reached the hub, and what happened.</summary>
 internal sealed record HubCallOutcome(bool Reached, string Reason);
 
+internal enum BatchOutcome
+{
+    /// <summary>The hub stored the batch; every command has its record.</summary>
+    Delivered,
+
+    /// <summary>The hub was not reached, or could not take anything now (5xx, 401, 408, 429): nothing was stored, try again later.</summary>
+    Unavailable,
+
+    /// <summary>The body was over the hub's size limit (413): smaller batches may pass.</summary>
+    TooLarge,
+
+    /// <summary>The hub refused the batch as it is (another 4xx): sending it again cannot help.</summary>
+    Refused,
+}
+
+/// <summary>The hub's answer to a batch of routed commands.</summary>
+internal sealed record BatchAnswer(BatchOutcome Outcome, IReadOnlyList<CommandRecord>? Records, string Reason)
+{
+    public static BatchAnswer Refused(HttpStatusCode status, string reason) => new(status switch
+    {
+        HttpStatusCode.RequestEntityTooLarge => BatchOutcome.TooLarge,
+        HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden => BatchOutcome.Unavailable,
+        HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests => BatchOutcome.Unavailable,
+        _ when (int)status >= 500 => BatchOutcome.Unavailable,
+        _ => BatchOutcome.Refused,
+    }, null, status is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden ? "the hub refused this device's token (ISAAC_TOKEN)" : reason);
+}
+
 /// <summary>
 /// Talks to the hub over HTTP (DESIGN §5). Every call reports its outcome instead of throwing for network
 /// trouble: an unreachable hub is a normal state for Isaac, not an exception.
 /// </summary>
-internal sealed class HubClient : IHub, IDisposable
+internal sealed class HubClient : IDisposable
 {
     /// <summary>How long an availability check may take. The default is 2 s (DESIGN §5).</summary>
     public static readonly TimeSpan HealthTimeout = TimeSpan.FromSeconds(2);
@@ -38,10 +66,10 @@ internal sealed class HubClient : IHub, IDisposable
     public IObservable<HubCallOutcome> Outcomes => _outcomes;
 
     /// <summary>
-    /// Sends up to 100 commands in one call. Null when the hub is unavailable; otherwise one record per
-    /// command in order (a rejected one has status "rejected" and an error).
+    /// Sends up to 100 commands in one call. The answer holds one record per command, in order (a rejected one has
+    /// status "rejected" and an error), or says why there is none: the hub was not reached, or refused the whole batch.
     /// </summary>
-    public async Task<IReadOnlyList<CommandRecord>?> RouteBatchAsync(IReadOnlyList<RouteBody> commands, CancellationToken cancellationToken = default)
+    public async Task<BatchAnswer> RouteBatchAsync(IReadOnlyList<RouteBody> commands, CancellationToken cancellationToken = default)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(_callTimeout);
@@ -50,19 +78,50 @@ internal sealed class HubClient : IHub, IDisposable
             using var response = await _http.PostAsJsonAsync(new Uri("/v1/commands/batch", UriKind.Relative), commands.ToArray(), HubJson.Default.RouteBodyArray, timeout.Token).ConfigureAwait(false);
             if (!response.IsSuccessStatusCode)
             {
-                Report(response.StatusCode is HttpStatusCode.Unauthorized || (int)response.StatusCode < 500, $"the hub answered {(int)response.StatusCode}");
-                return null;
+                var answer = BatchAnswer.Refused(response.StatusCode, await ProblemAsync(response, timeout.Token).ConfigureAwait(false));
+                Report(answer.Outcome != BatchOutcome.Unavailable, answer.Reason);
+                return answer;
             }
 
             var records = await response.Content.ReadFromJsonAsync(HubJson.Default.CommandRecordArray, timeout.Token).ConfigureAwait(false);
+            if (records is null || records.Length != commands.Count)
+            {
+                Report(false, "the hub sent an answer that does not match the batch");
+                return new BatchAnswer(BatchOutcome.Unavailable, null, "the hub sent an answer that does not match the batch");
+            }
+
             Report(true, "batch delivered");
-            return records;
+            return new BatchAnswer(BatchOutcome.Delivered, records, "delivered");
         }
         catch (Exception ex) when (IsUnavailable(ex, cancellationToken))
         {
-            Report(false, ex.Message);
-            return null;
+            var reason = ex is OperationCanceledException ? $"no answer within {_callTimeout.TotalSeconds:0} s" : ex.Message;
+            Report(false, reason);
+            return new BatchAnswer(BatchOutcome.Unavailable, null, reason);
         }
+    }
+
+    // The hub answers errors as problem details (RFC 7807); older hubs as plain text.
+    private static async Task<string> ProblemAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            using var problem = System.Text.Json.JsonDocument.Parse(body);
+            if (problem.RootElement.ValueKind == System.Text.Json.JsonValueKind.Object
+                && (problem.RootElement.TryGetProperty("detail", out var text) || problem.RootElement.TryGetProperty("title", out text))
+                && text.ValueKind == System.Text.Json.JsonValueKind.String)
+            {
+                body = text.GetString() ?? "";
+            }
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            // Plain text: use it as it is.
+        }
+
+        body = body.Trim();
+        return $"the hub answered {(int)response.StatusCode}{(body.Length > 0 ? ": " + (body.Length > 300 ? body[..300] + "…" : body) : "")}";
     }
 
     /// <summary>GET /health within <see cref="HealthTimeout"/>.</summary>
@@ -137,10 +196,12 @@ internal sealed class HubClient : IHub, IDisposable
     /// <summary>Appends to the shared history; false when the hub could not take it.</summary>
     public async Task<bool> AppendHistoryAsync(string text, CancellationToken cancellationToken = default)
     {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_callTimeout);
         try
         {
             using var response = await _http.PostAsJsonAsync(new Uri("/v1/history", UriKind.Relative),
-                new HistoryEntry { Device = "", Text = text }, HubJson.Default.HistoryEntry, cancellationToken).ConfigureAwait(false);
+                new HistoryEntry { Device = "", Text = text }, HubJson.Default.HistoryEntry, timeout.Token).ConfigureAwait(false);
             return response.IsSuccessStatusCode;
         }
         catch (Exception ex) when (IsUnavailable(ex, cancellationToken))
@@ -152,11 +213,13 @@ internal sealed class HubClient : IHub, IDisposable
     /// <summary>Runs a hub-side meta-command such as <c>/devices</c>; null when the hub could not be reached.</summary>
     public async Task<CommandResponse?> MetaAsync(string text, CancellationToken cancellationToken = default)
     {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_callTimeout);
         try
         {
-            using var response = await _http.PostAsJsonAsync(new Uri("/v1/meta", UriKind.Relative), new MetaBody { Text = text }, HubJson.Default.MetaBody, cancellationToken).ConfigureAwait(false);
+            using var response = await _http.PostAsJsonAsync(new Uri("/v1/meta", UriKind.Relative), new MetaBody { Text = text }, HubJson.Default.MetaBody, timeout.Token).ConfigureAwait(false);
             return response.IsSuccessStatusCode
-                ? await response.Content.ReadFromJsonAsync(HubJson.Default.CommandResponse, cancellationToken).ConfigureAwait(false)
+                ? await response.Content.ReadFromJsonAsync(HubJson.Default.CommandResponse, timeout.Token).ConfigureAwait(false)
                 : CommandResponse.Fail($"The hub answered {(int)response.StatusCode}.");
         }
         catch (Exception ex) when (IsUnavailable(ex, cancellationToken))

@@ -25,6 +25,28 @@ internal sealed partial class CommandQueue
     /// <remarks>Built on first use: a one-shot <c>isaac -c</c> never pays for loading Rx.</remarks>
     public IObservable<QueueStatus> Changes => _changes ??= Observable.FromAsync(StartWatchingAsync).SelectMany(subject => subject).DistinctUntilChanged();
 
+    /// <summary>
+    /// Each command that moves to the dead letters from now on (in this process or another), so the person hears of it.
+    /// Completes on dispose.
+    /// </summary>
+    public IObservable<DeadLetter> DeadLetters => Observable.Defer(() =>
+    {
+        var since = _time.GetUtcNow();
+        return Changes.Select(status => status.Dead).DistinctUntilChanged()
+            .Select(_ => Observable.FromAsync(async cancellationToken =>
+            {
+                var dead = await DeadSinceAsync(since, cancellationToken).ConfigureAwait(false);
+                if (dead.Count > 0)
+                {
+                    since = dead[^1].FailedAt;
+                }
+
+                return dead;
+            }))
+            .Concat()
+            .SelectMany(dead => dead);
+    });
+
     private async Task<BehaviorSubject<QueueStatus>> StartWatchingAsync(CancellationToken cancellationToken)
     {
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);

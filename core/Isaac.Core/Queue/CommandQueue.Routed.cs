@@ -20,21 +20,25 @@ internal sealed partial class CommandQueue
             ("$result", command.Result is { } result ? JsonSerializer.Serialize(result, IsaacJson.Default.CommandResponse) : null),
             ("$error", command.Error), ("$now", Iso.From(now))), cancellationToken);
 
+    /// <summary>The person has seen this routed command's result already.</summary>
+    public Task MarkShownAsync(string id, CancellationToken cancellationToken = default) =>
+        WriteAsync((connection, transaction, _) => connection.Execute("UPDATE routed SET shown = 1 WHERE id = $id;", transaction, ("$id", id)), cancellationToken);
+
     public Task<IReadOnlyList<RoutedCommand>> ListRoutedAsync(int limit, CancellationToken cancellationToken = default) =>
         ReadAsync(connection => ReadRouted(connection, "SELECT id, target, text, status, result, error FROM routed ORDER BY routed_at DESC LIMIT $limit;", null, ("$limit", limit)), cancellationToken);
 
     /// <summary>Routed commands still waiting for a final state, oldest first.</summary>
     public Task<IReadOnlyList<RoutedCommand>> ListUnfinishedRoutedAsync(CancellationToken cancellationToken = default) =>
         ReadAsync(connection => ReadRouted(connection,
-            "SELECT id, target, text, status, result, error FROM routed WHERE status NOT IN ('completed', 'failed', 'rejected') ORDER BY routed_at;", null), cancellationToken);
+            "SELECT id, target, text, status, result, error FROM routed WHERE status NOT IN ('completed', 'failed', 'rejected', 'in_doubt') ORDER BY routed_at;", null), cancellationToken);
 
     /// <summary>Finished routed commands not yet shown to the person, marked shown.</summary>
     public Task<IReadOnlyList<RoutedCommand>> TakeArrivedAsync(CancellationToken cancellationToken = default) =>
         WriteAsync((connection, transaction, _) =>
         {
             var arrived = ReadRouted(connection,
-                "SELECT id, target, text, status, result, error FROM routed WHERE shown = 0 AND status IN ('completed', 'failed', 'rejected') ORDER BY updated_at;", transaction);
-            connection.Execute("UPDATE routed SET shown = 1 WHERE shown = 0 AND status IN ('completed', 'failed', 'rejected');", transaction);
+                "SELECT id, target, text, status, result, error FROM routed WHERE shown = 0 AND status IN ('completed', 'failed', 'rejected', 'in_doubt') ORDER BY updated_at;", transaction);
+            connection.Execute("UPDATE routed SET shown = 1 WHERE shown = 0 AND status IN ('completed', 'failed', 'rejected', 'in_doubt');", transaction);
             return arrived;
         }, cancellationToken);
 

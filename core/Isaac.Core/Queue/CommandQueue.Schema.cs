@@ -69,6 +69,16 @@ internal sealed partial class CommandQueue
         );
         CREATE INDEX ix_routed_status ON routed (status);
         """,
+        """
+        ALTER TABLE command_queue ADD COLUMN hub_id TEXT;
+        CREATE TABLE shared_history (
+            id   INTEGER PRIMARY KEY,
+            text TEXT NOT NULL,
+            at   TEXT NOT NULL
+        );
+        INSERT INTO shared_history (text, at) SELECT command_text, queued_at FROM command_queue WHERE command_type = 'shell' AND status <> 'done' ORDER BY id;
+        DELETE FROM command_queue WHERE command_type = 'shell';
+        """,
     ];
 
     /// <summary>The schema version this build writes.</summary>

@@ -111,7 +111,8 @@ internal sealed partial class CommandQueue : ICommandQueue, IAsyncDisposable
     /// Claims the next due commands of every target and marks them syncing, in one transaction so that no
     /// two processes claim the same command. Per target, order is strict: the oldest undelivered command
     /// goes first, and while it is in flight or waiting out its back-off nothing behind it is claimed.
-    /// A sequential command is claimed alone; consecutive parallel ones together, up to <paramref name="maxBatch"/>.
+    /// Consecutive due commands of one target travel together, up to <paramref name="maxBatch"/>: the hub keeps
+    /// their order and the device runs a sequential one alone (transport batches, execution order is the device's job).
     /// Commands past their time-to-live move to the dead letters on the way.
     /// </summary>
     public Task<IReadOnlyList<ClaimedBatch>> ClaimAsync(int maxBatch = 100, CancellationToken cancellationToken = default)
@@ -162,19 +163,14 @@ internal sealed partial class CommandQueue : ICommandQueue, IAsyncDisposable
                     continue;
                 }
 
-                var parallel = reader.GetBoolean(4);
                 var due = reader.GetString(7) != "syncing" && Iso.Parse(reader.GetString(8)) <= now;
-                if (!due || (batch.Count > 0 && !parallel))
+                if (!due)
                 {
                     break;
                 }
 
                 batch.Add(new ClaimedCommand(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), target, reader.GetString(3),
-                    parallel, reader.GetInt32(5), reader.IsDBNull(6) ? null : reader.GetString(6)));
-                if (!parallel)
-                {
-                    break;
-                }
+                    reader.GetBoolean(4), reader.GetInt32(5), reader.IsDBNull(6) ? null : reader.GetString(6)));
             }
         }
 
@@ -188,17 +184,29 @@ internal sealed partial class CommandQueue : ICommandQueue, IAsyncDisposable
     }
 
     /// <summary>Marks delivered commands done and records the time of the sync.</summary>
-    public async Task MarkDoneAsync(IReadOnlyCollection<long> ids, CancellationToken cancellationToken = default)
+    public Task MarkDoneAsync(IReadOnlyCollection<long> ids, CancellationToken cancellationToken = default) =>
+        MarkDoneAsync(ids.Select(id => (id, (string?)null)).ToList(), cancellationToken);
+
+    /// <summary>Marks delivered commands done, each with the hub's id for it (null for one the hub keeps no record of).</summary>
+    public async Task MarkDoneAsync(IReadOnlyCollection<(long Id, string? HubId)> delivered, CancellationToken cancellationToken = default)
     {
-        if (ids.Count == 0)
+        if (delivered.Count == 0)
         {
             return;
         }
 
+        var ids = delivered.Select(d => d.Id).ToList();
         await WriteAsync((connection, transaction, now) =>
         {
-            connection.Execute($"UPDATE command_queue SET status = 'done', completed_at = $now, error_message = NULL WHERE id IN ({string.Join(',', ids)});",
-                transaction, ("$now", Iso.From(now)));
+            using var done = connection.Command("UPDATE command_queue SET status = 'done', completed_at = $now, error_message = NULL, hub_id = $hub WHERE id = $id;",
+                transaction, ("$now", Iso.From(now)), ("$hub", null), ("$id", null));
+            foreach (var (id, hubId) in delivered)
+            {
+                done.Parameters["$id"].Value = id;
+                done.Parameters["$hub"].Value = (object?)hubId ?? DBNull.Value;
+                done.ExecuteNonQuery();
+            }
+
             connection.Execute("INSERT INTO queue_state (key, value) VALUES ('last_sync_at', $now) ON CONFLICT (key) DO UPDATE SET value = excluded.value;",
                 transaction, ("$now", Iso.From(now)));
             return 0;
@@ -222,12 +230,13 @@ internal sealed partial class CommandQueue : ICommandQueue, IAsyncDisposable
     /// <see cref="QueueOptions.MaxAttempts"/> failures moves to the dead letters. Returns the next attempt
     /// time, or null when it is now dead.
     /// </summary>
-    public async Task<DateTimeOffset?> MarkFailedAsync(long id, string error, CancellationToken cancellationToken = default)
+    /// <param name="permanent">The hub refused the command itself (unknown device, invalid text): retrying cannot help, so it goes straight to the dead letters.</param>
+    public async Task<DateTimeOffset?> MarkFailedAsync(long id, string error, bool permanent = false, CancellationToken cancellationToken = default)
     {
         var next = await WriteAsync<DateTimeOffset?>((connection, transaction, now) =>
         {
             var failures = (int)connection.Scalar<long>("SELECT retry_count + 1 FROM command_queue WHERE id = $id;", transaction, ("$id", id));
-            if (failures >= _options.MaxAttempts)
+            if (failures >= _options.MaxAttempts || permanent)
             {
                 connection.Execute("UPDATE command_queue SET retry_count = $failures WHERE id = $id;", transaction, ("$id", id), ("$failures", failures));
                 BuryDead(connection, transaction, id, error, now);
@@ -294,6 +303,45 @@ internal sealed partial class CommandQueue : ICommandQueue, IAsyncDisposable
             }
 
             return commands;
+        }, cancellationToken);
+
+    /// <summary>Where one queued command stands now: waiting, delivered (with the hub's id), dead, or gone (dropped).</summary>
+    public Task<QueuedState> GetStateAsync(long id, CancellationToken cancellationToken = default) =>
+        ReadAsync(connection =>
+        {
+            using (var command = connection.Command("SELECT status, hub_id, error_message FROM command_queue WHERE id = $id;", null, ("$id", id)))
+            using (var reader = command.ExecuteReader())
+            {
+                if (reader.Read())
+                {
+                    return new QueuedState(reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2));
+                }
+            }
+
+            return connection.Scalar<string>("SELECT final_error FROM dead_letter WHERE id = $id;", null, ("$id", id)) is { } final
+                ? new QueuedState("dead", null, final)
+                : new QueuedState("gone", null, null);
+        }, cancellationToken);
+
+    /// <summary>Commands for <paramref name="target"/> not yet delivered: a new one waits behind them.</summary>
+    public Task<int> CountUndeliveredAsync(string? target, CancellationToken cancellationToken = default) =>
+        ReadAsync(connection => (int)connection.Scalar<long>("SELECT COUNT(*) FROM command_queue WHERE target_device IS $target AND status <> 'done';", null, ("$target", target)),
+            cancellationToken);
+
+    /// <summary>Commands that moved to the dead letters after <paramref name="since"/>, oldest first: what to tell the person about.</summary>
+    public Task<IReadOnlyList<DeadLetter>> DeadSinceAsync(DateTimeOffset since, CancellationToken cancellationToken = default) =>
+        ReadAsync<IReadOnlyList<DeadLetter>>(connection =>
+        {
+            var dead = new List<DeadLetter>();
+            using var command = connection.Command(
+                "SELECT id, command_text, target_device, final_error, failed_at FROM dead_letter WHERE failed_at > $since ORDER BY failed_at LIMIT 100;", null, ("$since", Iso.From(since)));
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                dead.Add(new DeadLetter(reader.GetInt64(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2), reader.GetString(3), Iso.Parse(reader.GetString(4))));
+            }
+
+            return dead;
         }, cancellationToken);
 
     public async Task<int> RetryAsync(long? id, CancellationToken cancellationToken = default)

@@ -4,6 +4,8 @@ namespace Isaac.Core.Queue;
 internal static class CommandType
 {
     public const string Meta = "meta";
+
+    /// <summary>Only in queues written before shared history had its own table; moved there on upgrade.</summary>
     public const string Shell = "shell";
     public const string DeviceRoute = "device_route";
 }
@@ -44,5 +46,18 @@ internal sealed record EnqueueResult(long Id, int Coalesced, bool OverSoftLimit)
 /// <summary>A command claimed for delivery (now "syncing").</summary>
 internal sealed record ClaimedCommand(long Id, string Type, string Text, string? Target, string UniqueKey, bool Parallel, int Attempts, string? Metadata);
 
-/// <summary>Commands for one target to deliver together: several parallel ones, or one sequential one.</summary>
+/// <summary>Where a queued command stands.</summary>
+/// <param name="Status">pending, syncing, failed, done, dead, or gone (dropped).</param>
+/// <param name="HubId">The hub's id once delivered.</param>
+/// <param name="Error">The last delivery error, or the final one of a dead letter.</param>
+internal sealed record QueuedState(string Status, string? HubId, string? Error);
+
+/// <summary>A command that moved to the dead letters, for telling the person.</summary>
+internal sealed record DeadLetter(long Id, string Text, string? Target, string Error, DateTimeOffset FailedAt)
+{
+    public override string ToString() =>
+        $"#{Id} {(Target is null ? "" : $"for {Target} ")}'{Text}' moved to the dead letters: {Error}. /queue dead lists it; /queue retry {Id} tries again.";
+}
+
+/// <summary>Consecutive commands for one target, oldest first, to deliver together.</summary>
 internal sealed record ClaimedBatch(string? Target, IReadOnlyList<ClaimedCommand> Commands);

@@ -15,8 +15,8 @@ internal sealed record ConnectivityOptions
     /// <summary>First probe delay while offline with work waiting; it doubles (with jitter) up to <see cref="OfflineProbeMax"/>. The default is 1 s.</summary>
     public TimeSpan OfflineProbeMin { get; init; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>Longest probe delay while offline. The default is 30 s.</summary>
-    public TimeSpan OfflineProbeMax { get; init; } = TimeSpan.FromSeconds(30);
+    /// <summary>Longest probe delay while offline with work waiting (jittered down to half of it, so many shells never probe in step). The default is 8 s: the drain starts a few seconds after the hub is back.</summary>
+    public TimeSpan OfflineProbeMax { get; init; } = TimeSpan.FromSeconds(8);
 
     public static ConnectivityOptions Default { get; } = new();
 }

@@ -1,5 +1,6 @@
 using System.Reactive.Linq;
 using System.Reactive.Subjects;
+using Isaac.Core.Internal;
 using Isaac.Core.Queue;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -9,7 +10,7 @@ namespace Isaac.Core.Sync;
 /// <summary>
 /// Tracks whether the hub answers: health probes on a schedule, and the outcome of every real hub call
 /// (a failed call turns it offline at once, a success online). While online it probes every 30 s; while
-/// offline with work waiting, from about 1 s backing off to 30 s; while offline with nothing waiting, every 30 s.
+/// offline with work waiting, from about 1 s backing off to 8 s (so a drain starts within a few seconds of the hub's return); while offline with nothing waiting, every 30 s.
 /// </summary>
 internal sealed class ConnectivityMonitor : IAsyncDisposable
 {
@@ -20,9 +21,7 @@ internal sealed class ConnectivityMonitor : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly BehaviorSubject<Connectivity> _state = new(Connectivity.Unknown);
     private readonly Lock _gate = new();
-    private readonly CancellationTokenSource _shutdown = new();
-    private readonly SemaphoreSlim _wake = new(0);
-    private Task? _loop;
+    private readonly BackgroundLoop _loop;
     private int _failures;
 
     public ConnectivityMonitor(Func<CancellationToken, Task<bool>> probe, ConnectivityOptions? options = null, TimeProvider? time = null, Random? random = null, ILogger<ConnectivityMonitor>? logger = null)
@@ -32,6 +31,7 @@ internal sealed class ConnectivityMonitor : IAsyncDisposable
         _time = time ?? TimeProvider.System;
         _random = random ?? Random.Shared;
         _logger = logger ?? NullLogger<ConnectivityMonitor>.Instance;
+        _loop = new BackgroundLoop("connectivity", ProbeAsync, _time, _logger);
         Changes = _state.DistinctUntilChanged(state => (state.Online, state.Since == DateTimeOffset.MinValue));
     }
 
@@ -43,10 +43,10 @@ internal sealed class ConnectivityMonitor : IAsyncDisposable
     /// <summary>Whether work is waiting, which makes offline probing eager. Set by the sync pipeline.</summary>
     public bool WorkWaiting { get; set; }
 
-    public void Start() => _loop ??= LoopAsync(_shutdown.Token);
+    public void Start() => _loop.Start();
 
-    /// <summary>Probe now instead of at the next scheduled time (/sync, or new work while offline).</summary>
-    public void ProbeSoon() => _wake.Release();
+    /// <summary>Probe now instead of at the next scheduled time (new work while offline); many calls at once make one probe.</summary>
+    public void ProbeSoon() => _loop.Wake();
 
     /// <summary>Feeds the outcome of a real hub call.</summary>
     public void Report(bool reached, string reason)
@@ -69,40 +69,21 @@ internal sealed class ConnectivityMonitor : IAsyncDisposable
             ? _options.OnlineProbeInterval
             : Backoff.Delay(Math.Max(1, _failures), _options.OfflineProbeMin, _options.OfflineProbeMax, _random);
 
-    private async Task LoopAsync(CancellationToken cancellationToken)
+    private async Task<TimeSpan> ProbeAsync(CancellationToken cancellationToken)
     {
-        while (!cancellationToken.IsCancellationRequested)
-        {
-            try
-            {
-                var reached = await _probe(cancellationToken).ConfigureAwait(false);
-                Report(reached, reached ? "health check answered" : "health check failed");
-                using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                var delay = Task.Delay(NextProbeDelay(), _time, wait.Token);
-                await Task.WhenAny(delay, _wake.WaitAsync(wait.Token)).ConfigureAwait(false);
-                await wait.CancelAsync().ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                return;
-            }
-        }
+        var reached = await _probe(cancellationToken).ConfigureAwait(false);
+        Report(reached, reached ? "health check answered" : "health check failed");
+        return NextProbeDelay();
     }
 
     public async ValueTask DisposeAsync()
     {
-        await _shutdown.CancelAsync().ConfigureAwait(false);
-        if (_loop is { } loop)
-        {
-            await loop.ConfigureAwait(false);
-        }
-
+        await _loop.DisposeAsync().ConfigureAwait(false);
         lock (_gate)
         {
             _state.OnCompleted();
         }
 
         _state.Dispose();
-        _shutdown.Dispose();
     }
 }

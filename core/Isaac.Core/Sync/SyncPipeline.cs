@@ -1,7 +1,8 @@
 using System.Reactive.Linq;
 using System.Reactive.Subjects;
-using System.Threading.Channels;
+using System.Text.Json;
 using Isaac.Core.Hub;
+using Isaac.Core.Internal;
 using Isaac.Core.Queue;
 using Isaac.Plugins;
 using Microsoft.Extensions.Logging;
@@ -19,29 +20,33 @@ internal sealed record SyncEvent(int Synced, int Remaining, bool Finished = true
 
 /// <summary>
 /// Replays the queue to the hub (DESIGN §5). Whenever the hub is online and work is due it drains: claims due
-/// commands (FIFO per target; parallel ones batched, a sequential one alone), sends them with their unique
-/// keys in batched calls, and marks them done or failed. An unreachable hub puts the claimed commands back
-/// untouched (no attempt counted) and backs off. One drain at a time per process, and per ISAAC_HOME across
-/// processes (a lock file), which also lets a drainer reclaim commands a killed drainer left "syncing".
+/// commands (FIFO per target), sends them with their unique keys in batches that fit the hub's body limit, and
+/// marks them done or failed. An unreachable hub puts the claimed commands back untouched (no attempt counted)
+/// and backs off; a hub that refuses a batch costs each command in it an attempt, so nothing waits forever
+/// without a word. One drain at a time per process, and per ISAAC_HOME across processes (a lock file), which
+/// also lets a drainer reclaim commands a killed drainer left "syncing". Shared history goes out on the same
+/// passes, after the user's commands, and is never counted or announced.
 /// </summary>
 internal sealed class SyncPipeline : ISync, IAsyncDisposable
 {
     private const int BatchSize = 100;
-    private static readonly TimeSpan _maxFailureBackoff = TimeSpan.FromSeconds(300);
+
+    /// <summary>A batch's body stays under this, below the hub's default 64 KiB limit; a smaller limit is met by splitting on 413.</summary>
+    private const int BatchBytes = 56 * 1024;
+
     private static readonly TimeSpan _recheck = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan _maxFailureBackoff = TimeSpan.FromSeconds(300);
 
     private readonly CommandQueue _queue;
     private readonly HubClient _hub;
     private readonly ConnectivityMonitor _connectivity;
     private readonly string _lockPath;
-    private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly Subject<SyncEvent> _events = new();
-    private readonly Channel<bool> _kicks = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly SemaphoreSlim _draining = new(1, 1);
-    private readonly CancellationTokenSource _shutdown = new();
+    private readonly BackgroundLoop _loop;
     private readonly List<IDisposable> _subscriptions = [];
-    private Task? _loop;
+    private bool _started;
     private int _failures;
 
     public SyncPipeline(CommandQueue queue, HubClient hub, ConnectivityMonitor connectivity, string lockPath, TimeProvider? time = null, ILogger<SyncPipeline>? logger = null)
@@ -50,8 +55,8 @@ internal sealed class SyncPipeline : ISync, IAsyncDisposable
         _hub = hub;
         _connectivity = connectivity;
         _lockPath = lockPath;
-        _time = time ?? TimeProvider.System;
         _logger = logger ?? NullLogger<SyncPipeline>.Instance;
+        _loop = new BackgroundLoop("sync", PassAsync, time, _logger);
         _subscriptions.Add(hub.Outcomes.Subscribe(outcome => connectivity.Report(outcome.Reached, outcome.Reason)));
     }
 
@@ -61,11 +66,12 @@ internal sealed class SyncPipeline : ISync, IAsyncDisposable
     /// <summary>Starts syncing by itself: on every queue or connectivity change, and every few seconds while work waits.</summary>
     public void Start()
     {
-        if (_loop is not null)
+        if (_started)
         {
             return;
         }
 
+        _started = true;
         _subscriptions.Add(_queue.Changes.CombineLatest(_connectivity.Changes).Subscribe(pair =>
         {
             var (status, connectivity) = pair;
@@ -77,11 +83,11 @@ internal sealed class SyncPipeline : ISync, IAsyncDisposable
 
             if (status.Pending + status.Failed > 0 && connectivity.Online)
             {
-                _kicks.Writer.TryWrite(true);
+                _loop.Wake();
             }
         }));
         _connectivity.Start();
-        _loop = LoopAsync(_shutdown.Token);
+        _loop.Start();
     }
 
     public async Task<SyncReport> SyncNowAsync(CancellationToken cancellationToken = default)
@@ -92,44 +98,29 @@ internal sealed class SyncPipeline : ISync, IAsyncDisposable
             return new SyncReport { HubAvailable = false, Remaining = waiting, Reason = _connectivity.Current.Reason };
         }
 
-        return await DrainAsync(cancellationToken).ConfigureAwait(false);
+        return await DrainCoreAsync(null, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task LoopAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Delivers what is due now, without a health check first: a failed call is itself the news that the hub is away.
+    /// <paramref name="typedNow"/> is a command the person is waiting for at the prompt: it never waited in the queue,
+    /// so it is not counted as "synced".
+    /// </summary>
+    public Task<SyncReport> DrainAsync(long? typedNow = null, CancellationToken cancellationToken = default) => DrainCoreAsync(typedNow, cancellationToken);
+
+    // One pass of the background loop: woken by a change, or after a while anyway (failed commands come due without any change).
+    private async Task<TimeSpan> PassAsync(CancellationToken cancellationToken)
     {
-        try
+        if (_connectivity.Current.Online)
         {
-            while (!cancellationToken.IsCancellationRequested)
-            {
-                // Woken by a change, or after a while anyway: failed commands come due without any change.
-                var wait = _failures == 0 ? _recheck : Backoff.Delay(_failures, TimeSpan.FromSeconds(1), _maxFailureBackoff, Random.Shared);
-                using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
-                {
-                    timeout.CancelAfter(wait);
-                    try
-                    {
-                        await _kicks.Reader.ReadAsync(timeout.Token).ConfigureAwait(false);
-                    }
-                    catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-                    {
-                        // Time to look again.
-                    }
-                }
+            var report = await DrainCoreAsync(null, cancellationToken).ConfigureAwait(false);
+            _failures = report.HubAvailable ? 0 : _failures + 1;
+        }
 
-                if (_connectivity.Current.Online)
-                {
-                    var report = await DrainAsync(cancellationToken).ConfigureAwait(false);
-                    _failures = report.HubAvailable ? 0 : _failures + 1;
-                }
-            }
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            // Disposed.
-        }
+        return _failures == 0 ? _recheck : Backoff.Delay(_failures, TimeSpan.FromSeconds(1), _maxFailureBackoff, Random.Shared);
     }
 
-    private async Task<SyncReport> DrainAsync(CancellationToken cancellationToken)
+    private async Task<SyncReport> DrainCoreAsync(long? typedNow, CancellationToken cancellationToken)
     {
         await _draining.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -150,17 +141,30 @@ internal sealed class SyncPipeline : ISync, IAsyncDisposable
 
             var synced = 0;
             var available = true;
+            var reason = (string?)null;
             while (available && await _queue.ClaimAsync(BatchSize, cancellationToken).ConfigureAwait(false) is { Count: > 0 } batches)
             {
-                var (delivered, reached) = await DeliverAsync(batches.SelectMany(b => b.Commands).ToList(), cancellationToken).ConfigureAwait(false);
-                if ((synced + delivered) / 500 > synced / 500)
+                var claimed = batches.SelectMany(b => b.Commands).ToList();
+                var outcome = await DeliverAsync(claimed, cancellationToken).ConfigureAwait(false);
+                if (typedNow is { } own && claimed.Any(c => c.Id == own) && outcome.Unavailable is null)
                 {
-                    var left = (await _queue.GetStatusAsync(cancellationToken).ConfigureAwait(false)).Queued;
-                    Publish(new SyncEvent(synced + delivered, left, Finished: false));
+                    outcome = outcome with { Delivered = Math.Max(0, outcome.Delivered - 1) };
                 }
 
-                synced += delivered;
-                available = reached;
+                if ((synced + outcome.Delivered) / 500 > synced / 500)
+                {
+                    var left = (await _queue.GetStatusAsync(cancellationToken).ConfigureAwait(false)).Queued;
+                    Publish(new SyncEvent(synced + outcome.Delivered, left, Finished: false));
+                }
+
+                synced += outcome.Delivered;
+                available = outcome.Unavailable is null;
+                reason = outcome.Unavailable;
+            }
+
+            if (available)
+            {
+                await ShareHistoryAsync(cancellationToken).ConfigureAwait(false);
             }
 
             var remaining = (await _queue.GetStatusAsync(cancellationToken).ConfigureAwait(false)).Queued;
@@ -170,7 +174,7 @@ internal sealed class SyncPipeline : ISync, IAsyncDisposable
                 Publish(new SyncEvent(synced, remaining));
             }
 
-            return new SyncReport { HubAvailable = available, Synced = synced, Remaining = remaining, Reason = available ? null : _connectivity.Current.Reason };
+            return new SyncReport { HubAvailable = available, Synced = synced, Remaining = remaining, Reason = reason };
         }
         finally
         {
@@ -186,67 +190,131 @@ internal sealed class SyncPipeline : ISync, IAsyncDisposable
         }
     }
 
-    private async Task<(int Delivered, bool Reached)> DeliverAsync(List<ClaimedCommand> claimed, CancellationToken cancellationToken)
+    /// <summary>How many were delivered, and why the rest could not be (null when the hub was reached throughout).</summary>
+    private readonly record struct Delivery(int Delivered, string? Unavailable);
+
+    private async Task<Delivery> DeliverAsync(List<ClaimedCommand> claimed, CancellationToken cancellationToken)
     {
         var delivered = 0;
-        foreach (var chunk in claimed.Chunk(BatchSize))
+        foreach (var batch in Batches(claimed))
         {
-            var routes = chunk.Where(c => c.Type == CommandType.DeviceRoute).ToList();
-            var others = chunk.Where(c => c.Type != CommandType.DeviceRoute).ToList();
-            if (routes.Count > 0)
+            var outcome = batch[0].Type == CommandType.DeviceRoute
+                ? await DeliverRoutesAsync(batch, cancellationToken).ConfigureAwait(false)
+                : await DeliverMetaAsync(batch[0], cancellationToken).ConfigureAwait(false);
+            delivered += outcome.Delivered;
+            if (outcome.Unavailable is not null)
             {
-                var bodies = routes.Select(c => new RouteBody { Target = c.Target ?? "", Text = c.Text, UniqueKey = c.UniqueKey }).ToList();
-                if (await _hub.RouteBatchAsync(bodies, cancellationToken).ConfigureAwait(false) is not { } records)
-                {
-                    await _queue.ReleaseAsync(chunk.Select(c => c.Id).ToList(), cancellationToken).ConfigureAwait(false);
-                    return (delivered, false);
-                }
-
-                var done = new List<long>();
-                foreach (var (command, record) in routes.Zip(records))
-                {
-                    if (record.Status == RoutedStatus.Rejected && record.Id.Length == 0)
-                    {
-                        await _queue.MarkFailedAsync(command.Id, record.Error ?? "the hub refused it", cancellationToken).ConfigureAwait(false);
-                        continue;
-                    }
-
-                    done.Add(command.Id);
-                    await _queue.TrackRoutedAsync(record.ToRouted(), cancellationToken).ConfigureAwait(false);
-                }
-
-                await _queue.MarkDoneAsync(done, cancellationToken).ConfigureAwait(false);
-                delivered += done.Count;
-            }
-
-            foreach (var command in others)
-            {
-                // A queued meta-command is a hub-side command; a queued shell line goes to the shared history.
-                var reached = command.Type == CommandType.Meta
-                    ? await _hub.MetaAsync(command.Text, cancellationToken).ConfigureAwait(false) is not null
-                    : await _hub.AppendHistoryAsync(command.Text, cancellationToken).ConfigureAwait(false);
-                if (!reached)
-                {
-                    await _queue.ReleaseAsync([command.Id], cancellationToken).ConfigureAwait(false);
-                    return (delivered, false);
-                }
-
-                await _queue.MarkDoneAsync([command.Id], cancellationToken).ConfigureAwait(false);
-                delivered++;
+                // Everything not yet sent goes back as it was: no attempt is counted against a hub that is away.
+                await _queue.ReleaseAsync(claimed.Select(c => c.Id).ToList(), cancellationToken).ConfigureAwait(false);
+                return outcome with { Delivered = delivered };
             }
         }
 
-        return (delivered, true);
+        return new Delivery(delivered, null);
+    }
+
+    // Routes travel in batches of consecutive commands that fit the hub's limits; a queued meta-command goes alone.
+    private static IEnumerable<List<ClaimedCommand>> Batches(List<ClaimedCommand> claimed)
+    {
+        var batch = new List<ClaimedCommand>();
+        var bytes = 2;
+        foreach (var command in claimed)
+        {
+            var size = command.Type == CommandType.DeviceRoute ? JsonSerializer.SerializeToUtf8Bytes(Body(command), HubJson.Default.RouteBody).Length + 1 : 0;
+            if (batch.Count > 0 && (command.Type != CommandType.DeviceRoute || batch[0].Type != CommandType.DeviceRoute || batch.Count == BatchSize || bytes + size > BatchBytes))
+            {
+                yield return batch;
+                batch = [];
+                bytes = 2;
+            }
+
+            batch.Add(command);
+            bytes += size;
+        }
+
+        if (batch.Count > 0)
+        {
+            yield return batch;
+        }
+    }
+
+    private static RouteBody Body(ClaimedCommand command) =>
+        new() { Target = command.Target ?? "", Text = command.Text, UniqueKey = command.UniqueKey, Parallel = command.Parallel };
+
+    private async Task<Delivery> DeliverRoutesAsync(List<ClaimedCommand> routes, CancellationToken cancellationToken)
+    {
+        var answer = await _hub.RouteBatchAsync(routes.Select(Body).ToList(), cancellationToken).ConfigureAwait(false);
+        switch (answer.Outcome)
+        {
+            case BatchOutcome.Unavailable:
+                return new Delivery(0, answer.Reason);
+            case BatchOutcome.TooLarge when routes.Count > 1:
+                // A hub with a smaller limit than we assumed: halves keep the order and eventually fit.
+                var half = routes.Count / 2;
+                var first = await DeliverRoutesAsync(routes[..half], cancellationToken).ConfigureAwait(false);
+                if (first.Unavailable is not null)
+                {
+                    return first;
+                }
+
+                var second = await DeliverRoutesAsync(routes[half..], cancellationToken).ConfigureAwait(false);
+                return second with { Delivered = first.Delivered + second.Delivered };
+            case BatchOutcome.TooLarge or BatchOutcome.Refused:
+                // The hub will not take these as they are: each pays an attempt and ends in the dead letters with the hub's reason.
+                foreach (var command in routes)
+                {
+                    await _queue.MarkFailedAsync(command.Id, answer.Reason, cancellationToken: cancellationToken).ConfigureAwait(false);
+                }
+
+                return new Delivery(0, null);
+        }
+
+        var done = new List<(long, string?)>();
+        foreach (var (command, record) in routes.Zip(answer.Records ?? []))
+        {
+            if (record.Status == RoutedStatus.Rejected && record.Id.Length == 0)
+            {
+                // Refused on its own merits (unknown device, invalid text): retrying cannot help.
+                await _queue.MarkFailedAsync(command.Id, $"the hub refused it: {record.Error ?? "no reason given"}", permanent: true, cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
+            done.Add((command.Id, record.Id));
+            await _queue.TrackRoutedAsync(record.ToRouted(), cancellationToken).ConfigureAwait(false);
+        }
+
+        await _queue.MarkDoneAsync(done, cancellationToken).ConfigureAwait(false);
+        return new Delivery(done.Count, null);
+    }
+
+    // A queued meta-command is a hub-side command such as /devices.
+    private async Task<Delivery> DeliverMetaAsync(ClaimedCommand command, CancellationToken cancellationToken)
+    {
+        if (await _hub.MetaAsync(command.Text, cancellationToken).ConfigureAwait(false) is null)
+        {
+            return new Delivery(0, _connectivity.Current.Reason);
+        }
+
+        await _queue.MarkDoneAsync([command.Id], cancellationToken).ConfigureAwait(false);
+        return new Delivery(1, null);
+    }
+
+    private async Task ShareHistoryAsync(CancellationToken cancellationToken)
+    {
+        foreach (var (id, text) in await _queue.PeekHistoryAsync(100, cancellationToken).ConfigureAwait(false))
+        {
+            if (!await _hub.AppendHistoryAsync(text, cancellationToken).ConfigureAwait(false))
+            {
+                return;
+            }
+
+            await _queue.ForgetHistoryAsync(id, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     public async ValueTask DisposeAsync()
     {
-        await _shutdown.CancelAsync().ConfigureAwait(false);
-        if (_loop is { } loop)
-        {
-            await loop.ConfigureAwait(false);
-        }
-
+        await _loop.DisposeAsync().ConfigureAwait(false);
         foreach (var subscription in _subscriptions)
         {
             subscription.Dispose();
@@ -258,7 +326,6 @@ internal sealed class SyncPipeline : ISync, IAsyncDisposable
         }
 
         _events.Dispose();
-        _shutdown.Dispose();
     }
 }
 

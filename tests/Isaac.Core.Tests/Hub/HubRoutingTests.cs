@@ -75,7 +75,7 @@ public sealed class HubRoutingTests : IDisposable
         var inbox = await _hub.RunAsync("desktop", "/queue results");
 
         // Assert
-        Assert.Contains("Delivered to hub; laptop2 is offline, will run when it connects", json.RootElement.GetProperty("stdout").GetString());
+        Assert.Contains("laptop2 is offline and runs it when it connects", json.RootElement.GetProperty("stdout").GetString());
         Assert.Equal("completed", done.Status);
         Assert.Equal("counted", done.Result?.Stdout);
         Assert.Contains("completed", inbox.Stdout);

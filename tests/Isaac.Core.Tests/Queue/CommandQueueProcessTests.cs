@@ -108,7 +108,7 @@ public sealed class CommandQueueProcessTests : IDisposable
         await WaitUntilAsync(() => seen.LastOrDefault()?.Done == 2);
         Assert.Equal(1, seen[0].Pending);
         Assert.Contains(seen, s => s.Pending == 2);
-        Assert.Contains(seen, s => s.Syncing == 1);
+        Assert.Contains(seen, s => s.Syncing == 2);
         Assert.Equal(seen.Count, seen.Distinct().Count());
     }
 

@@ -23,6 +23,12 @@ internal sealed class TempDir : IDisposable
 
     public void Dispose()
     {
+        // ISAAC_KEEP_TEST_DIRS=1 keeps every test's folder (databases, logs) for a post-mortem of a rare failure.
+        if (Environment.GetEnvironmentVariable("ISAAC_KEEP_TEST_DIRS") == "1")
+        {
+            return;
+        }
+
         try
         {
             Directory.Delete(Path, recursive: true);

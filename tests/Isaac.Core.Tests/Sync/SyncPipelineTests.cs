@@ -82,7 +82,9 @@ public sealed class SyncPipelineTests : IDisposable
         Assert.Equal(0, report.Remaining);
         Assert.Equal(Sequence(0, 500), _hub.Counted("laptop2"));
         Assert.Equal(Sequence(500, 500), _hub.Counted("nas"));
-        Assert.Equal("Syncing: 500 delivered, 500 to go", events[0].ToString());
+        Assert.False(events[0].Finished);
+        Assert.InRange(events[0].Synced, 500, 999);
+        Assert.Equal(1000, events[0].Synced + events[0].Remaining);
         Assert.Equal("1000 queued command(s) synced", events[^1].ToString());
     }
 

@@ -1,0 +1,116 @@
+using Isaac.Core.Dispatch;
+using Isaac.Core.Hub;
+using Isaac.Core.Manifests;
+using Isaac.Core.Queue;
+using Isaac.Core.Sync;
+using Isaac.Plugins;
+
+namespace Isaac.Core.Routing;
+
+/// <summary>
+/// The one path from this device to another (DESIGN §6a): every route is first kept in the durable queue, behind any
+/// older ones for the same device, and reaches the hub only through the sync pipeline, which delivers in queue order.
+/// A new route therefore never overtakes the backlog, and "the hub stored it but we never heard back" is settled by
+/// the command's unique key when the queue sends it again. The sender's own manifest for the routed command decides
+/// its queue policy; a command this device does not know queues with the defaults.
+/// </summary>
+internal sealed class DeviceRouter(CommandCatalog catalog, CommandQueue queue, HubClient? hub, SyncPipeline? sync, ConnectivityMonitor? connectivity, TimeProvider? time = null)
+    : IDeviceRoutes, IHub
+{
+    // Another process may be draining this queue: how long to watch for it to deliver our command.
+    private static readonly TimeSpan _otherDrainerWait = TimeSpan.FromSeconds(3);
+    private static readonly TimeSpan _pollInterval = TimeSpan.FromMilliseconds(50);
+
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+
+    public async Task<RouteOutcome> RouteAsync(RouteRequest request, CancellationToken cancellationToken = default)
+    {
+        var known = ParsedInput.Parse(request.Text, catalog).Match?.Command;
+        var entry = known is null
+            ? new EnqueueRequest { Type = CommandType.DeviceRoute, Text = request.Text, Target = request.Target }
+            : QueuedCommands.For(known, CommandType.DeviceRoute, request.Text, request.Target);
+        var mayWait = entry is not null;
+        entry = (entry ?? new EnqueueRequest { Type = CommandType.DeviceRoute, Text = request.Text, Target = request.Target }) with { UniqueKey = request.UniqueKey };
+        if (!mayWait && (hub is null || sync is null))
+        {
+            return Refused(request, "no hub is configured (ISAAC_HUB)", known);
+        }
+
+        var ahead = await queue.CountUndeliveredAsync(request.Target, cancellationToken).ConfigureAwait(false);
+        var id = (await queue.EnqueueAsync(entry, cancellationToken).ConfigureAwait(false)).Id;
+        if (hub is null || sync is null)
+        {
+            return Queued(id, ahead, "no hub is configured (ISAAC_HUB)");
+        }
+
+        // A hub known to be away is not tried again for each command typed: the probe delivers the queue when it is back.
+        if (connectivity?.Current is { Online: false } offline && offline.Since != DateTimeOffset.MinValue && mayWait)
+        {
+            return Queued(id, ahead, offline.Reason);
+        }
+
+        var report = await sync.DrainAsync(id, cancellationToken).ConfigureAwait(false);
+        var state = await queue.GetStateAsync(id, cancellationToken).ConfigureAwait(false);
+        if (state.Status is "pending" or "syncing" or "failed" && report.Reason is "another isaac process is syncing this queue")
+        {
+            state = await WatchAsync(id, state, cancellationToken).ConfigureAwait(false);
+        }
+
+        switch (state)
+        {
+            case { Status: "done", HubId: { } hubId }:
+                return await ResultAsync(request, hubId, cancellationToken).ConfigureAwait(false);
+            case { Status: "dead" }:
+                return new RouteOutcome { Status = RouteStatus.Rejected, Reason = state.Error ?? "the hub refused it", QueuedId = id };
+            case { Status: "gone" }:
+                return new RouteOutcome { Status = RouteStatus.Rejected, Reason = $"#{id} was dropped from the queue before it could be delivered", QueuedId = id };
+        }
+
+        if (!mayWait && await queue.DropAsync(id, cancellationToken).ConfigureAwait(false))
+        {
+            return Refused(request, report.Reason ?? state.Error ?? "the hub did not take it", known);
+        }
+
+        return Queued(id, ahead, report.Reason ?? state.Error ?? (ahead > 0 ? "older commands for this device are still waiting" : "the hub has not taken it yet"));
+    }
+
+    public Task<RoutedCommand?> WaitAsync(string id, TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        hub?.WaitAsync(id, timeout, cancellationToken) ?? Task.FromResult<RoutedCommand?>(null);
+
+    private async Task<RouteOutcome> ResultAsync(RouteRequest request, string hubId, CancellationToken cancellationToken)
+    {
+        var wait = request.Deadline is { } deadline ? deadline - _time.GetUtcNow() : TimeSpan.Zero;
+        var current = await WaitAsync(hubId, wait > TimeSpan.Zero ? wait : TimeSpan.Zero, cancellationToken).ConfigureAwait(false)
+            ?? new RoutedCommand { Id = hubId, Target = request.Target, Text = request.Text, Status = RoutedStatus.Accepted };
+        await queue.TrackRoutedAsync(current, cancellationToken).ConfigureAwait(false);
+        if (current.IsFinished)
+        {
+            // The person sees this result now; the result inbox must not announce it a second time.
+            await queue.MarkShownAsync(hubId, cancellationToken).ConfigureAwait(false);
+        }
+
+        return new RouteOutcome { Status = RouteStatus.Accepted, Command = current };
+    }
+
+    // Until another process's drain delivers it, it fails, or the wait is over.
+    private async Task<QueuedState> WatchAsync(long id, QueuedState state, CancellationToken cancellationToken)
+    {
+        var until = _time.GetUtcNow() + _otherDrainerWait;
+        while (state.Status is "pending" or "syncing" && _time.GetUtcNow() < until)
+        {
+            await Task.Delay(_pollInterval, _time, cancellationToken).ConfigureAwait(false);
+            state = await queue.GetStateAsync(id, cancellationToken).ConfigureAwait(false);
+        }
+
+        return state;
+    }
+
+    private static RouteOutcome Queued(long id, int ahead, string reason) =>
+        new() { Status = RouteStatus.Queued, QueuedId = id, Ahead = ahead, Reason = reason };
+
+    private static RouteOutcome Refused(RouteRequest request, string why, LoadedCommand? command) => new()
+    {
+        Status = RouteStatus.Rejected,
+        Reason = $"'{request.Text}' could not be delivered now ({why}), and it may not wait in the queue: queue.allowed is false in {command?.ManifestPath ?? "its manifest"}. Nothing was queued.",
+    };
+}

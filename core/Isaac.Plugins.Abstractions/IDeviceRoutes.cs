@@ -1,0 +1,12 @@
+namespace Isaac.Plugins;
+
+/// <summary>The one path from this device to another: ordered, durable, delivered through the hub.</summary>
+public interface IDeviceRoutes
+{
+    /// <summary>
+    /// Keeps the command in this device's queue behind any older ones for the same device, delivers it through the hub
+    /// when the hub answers, and waits for its result until <see cref="RouteRequest.Deadline"/>. Never throws for an
+    /// unreachable hub: the command then waits in the queue (<see cref="RouteStatus.Queued"/>).
+    /// </summary>
+    Task<RouteOutcome> RouteAsync(RouteRequest request, CancellationToken cancellationToken = default);
+}
