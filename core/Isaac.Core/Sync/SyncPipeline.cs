@@ -260,10 +260,11 @@ internal sealed class SyncPipeline : ISync, IAsyncDisposable
                 var second = await DeliverRoutesAsync(routes[half..], cancellationToken).ConfigureAwait(false);
                 return second with { Delivered = first.Delivered + second.Delivered };
             case BatchOutcome.TooLarge or BatchOutcome.Refused:
-                // The hub will not take these as they are: each pays an attempt and ends in the dead letters with the hub's reason.
+                // The hub will not take these as they are: each pays an attempt and ends in the dead letters with the hub's
+                // reason. One command too large on its own can never pass: it goes there at once.
                 foreach (var command in routes)
                 {
-                    await _queue.MarkFailedAsync(command.Id, answer.Reason, cancellationToken: cancellationToken).ConfigureAwait(false);
+                    await _queue.MarkFailedAsync(command.Id, answer.Reason, permanent: answer.Outcome == BatchOutcome.TooLarge, cancellationToken).ConfigureAwait(false);
                 }
 
                 return new Delivery(0, null);
