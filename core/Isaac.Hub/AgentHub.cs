@@ -18,7 +18,7 @@ internal sealed class AgentHub(HubStore store, HubOptions options, TimeProvider 
     /// <summary>How often an agent pings when its hello does not say (and before hello arrives).</summary>
     public const int DefaultHeartbeatMs = 5000;
 
-    private static readonly string[] AgentTypes = ["hello", "ping", "accepted", "rejected", "running", "completed", "failed", "in_doubt"];
+    private static readonly string[] _agentTypes = ["hello", "ping", "accepted", "rejected", "running", "completed", "failed", "in_doubt"];
 
     private readonly ConcurrentDictionary<string, AgentSession> _leases = new(StringComparer.Ordinal);
     private readonly ChangeSignals _changes = new();
@@ -130,7 +130,7 @@ internal sealed class AgentHub(HubStore store, HubOptions options, TimeProvider 
     /// <summary>Why a message breaks the protocol, or null when it is fine. Unknown fields are ignored; these are not.</summary>
     private static string? Malformed(AgentMessage message)
     {
-        if (!AgentTypes.Contains(message.Type, StringComparer.Ordinal))
+        if (!_agentTypes.Contains(message.Type, StringComparer.Ordinal))
         {
             return $"unknown message type '{message.Type}'";
         }

@@ -273,7 +273,8 @@ internal static class HubServer
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status401Unauthorized);
 
-        app.Map("/v1/agent", async (HttpContext http) =>
+        // WebSocket upgrades are GETs (HTTP/2 CONNECT upgrades are presented as GET by the WebSocket middleware).
+        app.MapGet("/v1/agent", async (HttpContext http) =>
         {
             if (Authenticate(http, store) is not { } device)
             {
