@@ -11,6 +11,7 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.OpenApi;
 
 namespace Isaac.Hub;
 
@@ -84,7 +85,7 @@ internal static class HubServer
             return Results.Json(answer, HubJson.Default.CommandRecord, statusCode: repeated ? StatusCodes.Status200OK : StatusCodes.Status202Accepted);
         })
             .WithSummary("Route one command to a device; 202 when stored, 200 with the first record for a repeated unique_key.")
-            .Accepts<RouteBody>("application/json")
+            .JsonBody<RouteBody>()
             .Produces<CommandRecord>(StatusCodes.Status202Accepted)
             .Produces<CommandRecord>(StatusCodes.Status200OK)
             .ProducesProblem(StatusCodes.Status400BadRequest)
@@ -141,7 +142,7 @@ internal static class HubServer
             return Results.Json(records.Select(r => r with { TargetOnline = agents.IsOnline(r.Target) }).ToArray(), HubJson.Default.CommandRecordArray);
         })
             .WithSummary("Route up to 100 commands in one transaction; the answer has one record per entry, in order (invalid entries rejected in place).")
-            .Accepts<RouteBody[]>("application/json")
+            .JsonBody<RouteBody[]>()
             .Produces<CommandRecord[]>()
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status401Unauthorized)
@@ -230,7 +231,7 @@ internal static class HubServer
             return Results.NoContent();
         })
             .WithSummary("Append a line to the shared command history (the device is the token's).")
-            .Accepts<HistoryEntry>("application/json")
+            .JsonBody<HistoryEntry>()
             .Produces(StatusCodes.Status204NoContent)
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status401Unauthorized);
@@ -268,7 +269,7 @@ internal static class HubServer
                 : Results.Json(Meta(((string?)body.Text ?? "").Trim(), store, agents), HubJson.Default.CommandResponse);
         })
             .WithSummary("Hub-side meta-commands: /devices.")
-            .Accepts<MetaBody>("application/json")
+            .JsonBody<MetaBody>()
             .Produces<CommandResponse>()
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status401Unauthorized);
@@ -303,6 +304,19 @@ internal static class HubServer
 
         return app;
     }
+
+    // Describes the body in the OpenAPI document only. Accepts<T>() would also make routing refuse other content
+    // types with 415 before authentication, and the hub reads any body as JSON whatever its declared type.
+    private static RouteHandlerBuilder JsonBody<T>(this RouteHandlerBuilder endpoint) =>
+        endpoint.AddOpenApiOperationTransformer(async (operation, context, cancellationToken) =>
+            operation.RequestBody = new OpenApiRequestBody
+            {
+                Required = true,
+                Content = new Dictionary<string, OpenApiMediaType>(StringComparer.Ordinal)
+                {
+                    ["application/json"] = new() { Schema = await context.GetOrCreateSchemaAsync(typeof(T), null, cancellationToken).ConfigureAwait(false) },
+                },
+            });
 
     private const int MaxBatch = 100;
     private const int MaxWaitMs = 60_000;

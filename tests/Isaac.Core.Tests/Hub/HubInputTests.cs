@@ -149,5 +149,8 @@ public sealed class HubInputTests : IDisposable
         {
             Assert.True(paths.TryGetProperty(path, out _), $"{path} is not in the OpenAPI document");
         }
+
+        var routeBody = paths.GetProperty("/v1/commands").GetProperty("post").GetProperty("requestBody").GetProperty("content").GetProperty("application/json");
+        Assert.True(routeBody.TryGetProperty("schema", out _), routeBody.ToString());
     }
 }
