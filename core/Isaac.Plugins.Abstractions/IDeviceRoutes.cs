@@ -9,4 +9,7 @@ public interface IDeviceRoutes
     /// unreachable hub: the command then waits in the queue (<see cref="RouteStatus.Queued"/>).
     /// </summary>
     Task<RouteOutcome> RouteAsync(RouteRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>Every device: online or last seen, and its queued and in-flight commands; the last known list when the hub cannot be reached.</summary>
+    Task<DeviceList> ListDevicesAsync(CancellationToken cancellationToken = default);
 }

@@ -193,6 +193,31 @@ internal sealed class HubClient : IDisposable
         }
     }
 
+    /// <summary>GET /v1/devices: every registered device as the hub sees it; null when the hub could not be reached.</summary>
+    public async Task<IReadOnlyList<DeviceRecord>?> DevicesAsync(CancellationToken cancellationToken = default)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(HealthTimeout);
+        try
+        {
+            using var response = await _http.GetAsync(new Uri("/v1/devices", UriKind.Relative), timeout.Token).ConfigureAwait(false);
+            if (!response.IsSuccessStatusCode)
+            {
+                Report(response.StatusCode is not (HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden) && (int)response.StatusCode < 500, await ProblemAsync(response, timeout.Token).ConfigureAwait(false));
+                return null;
+            }
+
+            var devices = await response.Content.ReadFromJsonAsync(HubJson.Default.DeviceRecordArray, timeout.Token).ConfigureAwait(false);
+            Report(true, "device list answered");
+            return devices;
+        }
+        catch (Exception ex) when (IsUnavailable(ex, cancellationToken))
+        {
+            Report(false, ex is OperationCanceledException ? $"no answer within {HealthTimeout.TotalSeconds:0} s" : ex.Message);
+            return null;
+        }
+    }
+
     /// <summary>Appends to the shared history; false when the hub could not take it.</summary>
     public async Task<bool> AppendHistoryAsync(string text, CancellationToken cancellationToken = default)
     {

@@ -123,6 +123,13 @@ internal sealed record DeviceRecord
     public int InFlight { get; init; }
 }
 
+/// <summary>The hub's last device list, kept by a sender for when the hub cannot be reached (not on the wire).</summary>
+internal sealed record KnownDevices
+{
+    public required DateTimeOffset At { get; init; }
+    public IReadOnlyList<DeviceRecord> Devices { get; init; } = [];
+}
+
 /// <summary>POST /v1/meta: a meta-command the hub itself answers (for example /devices).</summary>
 internal sealed record MetaBody
 {
@@ -143,5 +150,6 @@ internal sealed record MetaBody
 [JsonSerializable(typeof(MetaBody))]
 [JsonSerializable(typeof(DeviceRecord))]
 [JsonSerializable(typeof(DeviceRecord[]))]
+[JsonSerializable(typeof(KnownDevices))]
 [JsonSerializable(typeof(CommandResponse))]
 internal sealed partial class HubJson : JsonSerializerContext;

@@ -42,6 +42,29 @@ internal sealed partial class CommandQueue
             return arrived;
         }, cancellationToken);
 
+    /// <summary>Commands still in this queue, per target device.</summary>
+    public Task<IReadOnlyDictionary<string, int>> CountWaitingByTargetAsync(CancellationToken cancellationToken = default) =>
+        ReadAsync<IReadOnlyDictionary<string, int>>(connection =>
+        {
+            var counts = new Dictionary<string, int>(StringComparer.Ordinal);
+            using var command = connection.Command("SELECT target_device, COUNT(*) FROM command_queue WHERE status <> 'done' AND target_device IS NOT NULL GROUP BY target_device;", null);
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                counts[reader.GetString(0)] = reader.GetInt32(1);
+            }
+
+            return counts;
+        }, cancellationToken);
+
+    /// <summary>Remembers a small value (the hub's last device list) for when the hub cannot be reached.</summary>
+    public Task RememberAsync(string key, string value, CancellationToken cancellationToken = default) =>
+        WriteAsync((connection, transaction, _) => connection.Execute(
+            "INSERT INTO queue_state (key, value) VALUES ($key, $value) ON CONFLICT (key) DO UPDATE SET value = excluded.value;", transaction, ("$key", key), ("$value", value)), cancellationToken);
+
+    public Task<string?> RecallAsync(string key, CancellationToken cancellationToken = default) =>
+        ReadAsync(connection => connection.Scalar<string>("SELECT value FROM queue_state WHERE key = $key;", null, ("$key", key)), cancellationToken);
+
     private static IReadOnlyList<RoutedCommand> ReadRouted(SqliteConnection connection, string sql, SqliteTransaction? transaction, params (string, object?)[] parameters)
     {
         var commands = new List<RoutedCommand>();

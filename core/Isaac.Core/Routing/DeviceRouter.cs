@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Isaac.Core.Dispatch;
 using Isaac.Core.Hub;
 using Isaac.Core.Manifests;
@@ -73,6 +74,57 @@ internal sealed class DeviceRouter(CommandCatalog catalog, CommandQueue queue, H
 
         return Queued(id, ahead, report.Reason ?? state.Error ?? (ahead > 0 ? "older commands for this device are still waiting" : "the hub has not taken it yet"));
     }
+
+    public async Task<DeviceList> ListDevicesAsync(CancellationToken cancellationToken = default)
+    {
+        var waiting = await queue.CountWaitingByTargetAsync(cancellationToken).ConfigureAwait(false);
+        var live = hub is null ? null : await hub.DevicesAsync(cancellationToken).ConfigureAwait(false);
+        if (live is not null)
+        {
+            await queue.RememberAsync(DevicesKey, JsonSerializer.Serialize(new KnownDevices { At = _time.GetUtcNow(), Devices = [.. live] }, HubJson.Default.KnownDevices), cancellationToken)
+                .ConfigureAwait(false);
+            return new DeviceList { Devices = Merge(live, waiting), Live = true, AsOf = _time.GetUtcNow() };
+        }
+
+        // The hub is away: the last list it gave, marked as such, plus what waits here (nobody is known to be online).
+        var known = await queue.RecallAsync(DevicesKey, cancellationToken).ConfigureAwait(false) is { } json ? Parse(json) : null;
+        return new DeviceList
+        {
+            Devices = Merge((known?.Devices ?? []).Select(d => d with { Online = false }).ToList(), waiting),
+            Live = false,
+            AsOf = known?.At,
+            Reason = hub is null ? "no hub is configured (ISAAC_HUB)" : connectivity?.Current.Reason ?? "the hub did not answer",
+        };
+    }
+
+    private const string DevicesKey = "hub_devices";
+
+    private static KnownDevices? Parse(string json)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize(json, HubJson.Default.KnownDevices);
+        }
+        catch (JsonException)
+        {
+            return null; // a cache, not a record: a damaged one is simply not used
+        }
+    }
+
+    private static List<DeviceStatus> Merge(IReadOnlyList<DeviceRecord> devices, IReadOnlyDictionary<string, int> waiting) =>
+        devices.Select(d => d.Name).Union(waiting.Keys).Order(StringComparer.Ordinal).Select(name =>
+        {
+            var record = devices.FirstOrDefault(d => d.Name == name);
+            return new DeviceStatus
+            {
+                Name = name,
+                Online = record?.Online ?? false,
+                LastSeen = record?.LastSeen,
+                QueuedAtHub = record?.Queued ?? 0,
+                InFlight = record?.InFlight ?? 0,
+                WaitingHere = waiting.GetValueOrDefault(name),
+            };
+        }).ToList();
 
     public Task<RoutedCommand?> WaitAsync(string id, TimeSpan timeout, CancellationToken cancellationToken = default) =>
         hub?.WaitAsync(id, timeout, cancellationToken) ?? Task.FromResult<RoutedCommand?>(null);
