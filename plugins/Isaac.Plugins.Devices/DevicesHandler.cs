@@ -6,6 +6,8 @@ namespace Isaac.Plugins.Devices;
 /// <summary><c>/devices</c>: every device at the hub, online or last seen, with what waits for it here, at the hub, and on it.</summary>
 public sealed class DevicesHandler : ICommandHandler
 {
+    private static readonly JsonSerializerOptions _jsonOptions = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, WriteIndented = true };
+
     public async Task<CommandResponse> HandleAsync(CommandRequest request, HandlerContext context, CancellationToken cancellationToken)
     {
         if (context.Routes is not { } routes)
@@ -16,7 +18,7 @@ public sealed class DevicesHandler : ICommandHandler
         var list = await routes.ListDevicesAsync(cancellationToken);
         if (request.Args.Contains("--json"))
         {
-            return new CommandResponse { Stdout = JsonSerializer.Serialize(list, JsonOptions) + "\n", Kind = "json" };
+            return new CommandResponse { Stdout = JsonSerializer.Serialize(list, _jsonOptions) + "\n", Kind = "json" };
         }
 
         var note = list.Live ? ""
@@ -45,8 +47,6 @@ public sealed class DevicesHandler : ICommandHandler
             },
         };
     }
-
-    private static readonly JsonSerializerOptions JsonOptions = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, WriteIndented = true };
 
     private static string Count(int n) => n.ToString(CultureInfo.InvariantCulture);
 
