@@ -16,8 +16,8 @@ internal sealed class Dispatcher(
     TimeProvider? time = null,
     ILogger<Dispatcher>? logger = null)
 {
-    /// <summary>The manifest name that serves <c>!device …</c> routes (shipped by the device-route command).</summary>
-    public const string RouteCommand = "device-route";
+    /// <summary>The trigger prefix of device routes: a command triggered by <c>!</c> carries a line to another device.</summary>
+    public const string RoutePrefix = "!";
 
     private readonly TierPolicy _policy = policy ?? TierPolicy.Default;
     private readonly TimeProvider _time = time ?? TimeProvider.System;
@@ -33,8 +33,11 @@ internal sealed class Dispatcher(
         {
             return input switch
             {
+                { Kind: InputKind.Meta, Match: { Trigger.Spec.Prefix: RoutePrefix } } when session.Origin != "local" => CommandResult.Failure(input.Match.Command.Name, ErrorCode.Denied,
+                    $"A command routed here from '{session.Origin}' cannot be routed on ('{input.Text}')."),
                 { Kind: InputKind.Meta, Match: { } match } => await RunAsync(match, input.Text, session, workingDirectory, cancellationToken).ConfigureAwait(false),
-                { Kind: InputKind.Route, Device: { } device, RoutedText: { } routed } => await RouteAsync(input.Text, device, routed, session, workingDirectory, cancellationToken).ConfigureAwait(false),
+                { Kind: InputKind.Route, Device: { } device } => CommandResult.Failure(null, ErrorCode.NotFound,
+                    $"Cannot route to '{device}': no installed command has a '{RoutePrefix}' trigger to carry '!device' routes (the built-in one is manifests/device-route)."),
                 { Kind: InputKind.UnknownMeta } => NotFound(input.Text),
                 { Kind: InputKind.Shell } => await ShellAsync(input.Text, session, workingDirectory, cancellationToken).ConfigureAwait(false),
                 _ => new CommandResult(),
@@ -109,25 +112,6 @@ internal sealed class Dispatcher(
             _logger.LogError(ex, "Plugin for {Command} failed to load", command.Name);
             return CommandResult.Failure(command.Name, ErrorCode.HandlerFailed, ex.Message);
         }
-    }
-
-    private Task<CommandResult> RouteAsync(string text, string device, string routed, SessionInfo session, string workingDirectory, CancellationToken cancellationToken)
-    {
-        if (session.Origin != "local")
-        {
-            return Task.FromResult(CommandResult.Failure(null, ErrorCode.Denied,
-                $"A command routed here from '{session.Origin}' cannot be routed on to '{device}'."));
-        }
-
-        if (catalog.Find(RouteCommand) is not { } router)
-        {
-            return Task.FromResult(CommandResult.Failure(null, ErrorCode.NotFound,
-                $"Cannot route to '{device}': no '{RouteCommand}' command is installed to carry '!device' routes."));
-        }
-
-        var captures = new Dictionary<string, string>(StringComparer.Ordinal) { ["device"] = device, ["text"] = routed };
-        var match = new CommandMatch(router, router.Triggers[0], captures, ArgsText: "");
-        return RunAsync(match, text, session, workingDirectory, cancellationToken);
     }
 
     private async Task<CommandResult> ShellAsync(string text, SessionInfo session, string workingDirectory, CancellationToken cancellationToken)

@@ -14,7 +14,7 @@ internal enum InputKind
     /// <summary>Looks like <c>/name</c> but no command claims it.</summary>
     UnknownMeta,
 
-    /// <summary><c>!device rest</c>: run <c>rest</c> on another device.</summary>
+    /// <summary>Looks like <c>!device rest</c> but no command has a <c>!</c> trigger to carry it.</summary>
     Route,
 
     /// <summary>Anything else, for the system shell.</summary>

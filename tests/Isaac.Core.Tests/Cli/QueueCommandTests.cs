@@ -11,10 +11,10 @@ public sealed class QueueCommandTests : IDisposable
 
     public void Dispose() => _home.Dispose();
 
-    /// <summary>One failed (retrying later), one dead, then two waiting.</summary>
+    /// <summary>One failed (retrying in an hour, however slowly the machine starts isaac), one dead, then two waiting.</summary>
     private async Task<(long Failed, long Dead, long Waiting, long Waiting2)> SeedAsync()
     {
-        await using var queue = new CommandQueue(_home.Combine("queue.db"), QueueOptions.Default with { MaxAttempts = 2 });
+        await using var queue = new CommandQueue(_home.Combine("queue.db"), QueueOptions.Default with { MaxAttempts = 2, BaseBackoff = TimeSpan.FromHours(1), MaxBackoff = TimeSpan.FromHours(2) });
         async Task<long> EnqueueAsync(string text, string target) =>
             (await queue.EnqueueAsync(new EnqueueRequest { Type = CommandType.DeviceRoute, Text = text, Target = target })).Id;
 

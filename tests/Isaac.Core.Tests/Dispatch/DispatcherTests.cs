@@ -158,13 +158,21 @@ public sealed class DispatcherTests : IDisposable
         var result = await dispatcher.DispatchAsync("!laptop2 /status", Some.Session(), _dir.Path);
 
         Assert.Equal(ErrorCode.NotFound, result.Error);
-        Assert.Contains("'device-route'", result.Stderr);
+        Assert.Contains("'!' trigger", result.Stderr);
     }
 
     [Fact(Timeout = 15_000)]
     public async Task A_route_is_handed_to_the_device_route_command_as_data()
     {
-        TestManifests.Handler(_dir.Path, "device-route", "echo");
+        var manifest = TestManifests.Handler(_dir.Path, "device-route", "echo");
+        var yaml = File.ReadAllText(manifest);
+        var triggers = yaml[yaml.IndexOf("triggers:", StringComparison.Ordinal)..yaml.IndexOf("runtime:", StringComparison.Ordinal)];
+        File.WriteAllText(manifest, yaml.Replace(triggers, """
+            triggers:
+              - prefix: "!"
+                pattern: "^(?<device>[A-Za-z0-9][A-Za-z0-9._-]*)\\s+(?<text>\\S.*)$"
+
+            """, StringComparison.Ordinal));
         var dispatcher = await DispatcherAsync();
 
         var result = await dispatcher.DispatchAsync("!laptop2 /status; rm -rf / $(whoami)", Some.Session(), _dir.Path);
