@@ -1,0 +1,143 @@
+using System.Diagnostics;
+using Isaac.Core.Queue;
+using Isaac.Core.Tests.Support;
+
+namespace Isaac.Core.Tests.Delivery;
+
+/// <summary>
+/// The whole promise under fire: sender, hub and agent processes are killed with SIGKILL at random instants while
+/// 300 routed commands travel. Nothing may be lost, nothing may run twice, nothing may run out of order; commands
+/// interrupted mid-run come back in doubt and are counted, never re-run.
+/// </summary>
+public sealed class DeliveryChaosTests : IDisposable
+{
+    // Appends "start N" when it begins and "end N" when it is done: what ran, how often, in which order.
+    private const string Logged = """
+        n=$(cat | grep -o '"args":\["[^"]*"' | cut -d'"' -f4)
+        echo "start $n" >> "$ISAAC_HOME/count"; echo "end $n" >> "$ISAAC_HOME/count"
+        printf '{"status":"success","stdout":"ran %s"}' "$n"
+        """;
+
+    private const int Commands = 300;
+    private const int KillsEach = 20;
+
+    private readonly HubHarness _hub = new();
+
+    public void Dispose() => _hub.Dispose();
+
+    [Fact(Timeout = 400_000)]
+    public async Task Killing_sender_hub_and_agent_at_random_loses_nothing_runs_nothing_twice_and_keeps_the_order()
+    {
+        // Arrange: 300 routes typed for laptop2 (acknowledged, so they are owed to the device)
+        await _hub.AddDevicesAsync("desktop", "laptop2");
+        _hub.AddCommand("desktop", "job", Logged);
+        _hub.AddCommand("laptop2", "job", Logged);
+        await using (var queue = new CommandQueue(Path.Combine(_hub.Home("desktop"), "queue.db")))
+        {
+            for (var i = 0; i < Commands; i++)
+            {
+                await queue.EnqueueAsync(new EnqueueRequest { Type = CommandType.DeviceRoute, Text = $"/job {i}", Target = "laptop2" });
+            }
+        }
+
+        // Act: keep all three running, and kill one of them at a random instant, until each has died 20 times
+        var random = new Random(8);
+        var kills = new Dictionary<string, int> { ["sender"] = 0, ["hub"] = 0, ["agent"] = 0 };
+        Process? sender = null, agent = null;
+        var hubUp = false;
+        var clock = Stopwatch.StartNew();
+        while (kills.Values.Any(k => k < KillsEach) && clock.Elapsed < TimeSpan.FromMinutes(4))
+        {
+            if (!hubUp)
+            {
+                await _hub.StartHubAsync();
+                hubUp = true;
+            }
+
+            agent = agent is { HasExited: false } ? agent : _hub.StartAgent("laptop2");
+            sender = sender is { HasExited: false } ? sender : _hub.StartOnce("desktop", "/sync");
+            await Task.Delay(random.Next(50, 600));
+            switch (new[] { "sender", "hub", "agent" }.Where(k => kills[k] < KillsEach).OrderBy(_ => random.Next()).First())
+            {
+                case "sender" when !sender.HasExited:
+                    sender.Kill();
+                    kills["sender"]++;
+                    break;
+                case "hub":
+                    _hub.KillHub();
+                    hubUp = false;
+                    kills["hub"]++;
+                    break;
+                case "agent" when !agent.HasExited:
+                    agent.Kill();
+                    kills["agent"]++;
+                    break;
+            }
+        }
+
+        // Then peace: everything up until every command has reached a final state at the hub
+        if (!hubUp)
+        {
+            await _hub.StartHubAsync();
+        }
+
+        if (agent is not { HasExited: false })
+        {
+            _hub.StartAgent("laptop2");
+        }
+
+        var statuses = await SettleAsync();
+
+        // Assert
+        Assert.All(kills.Values, k => Assert.Equal(KillsEach, k));
+        var log = _hub.Counted("laptop2");
+        var started = log.Where(l => l.StartsWith("start ", StringComparison.Ordinal)).Select(l => int.Parse(l[6..], System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        Assert.Equal(started.Count, started.Distinct().Count()); // never twice
+        Assert.Equal(started.Order(), started); // never out of order
+        var inDoubt = statuses.Where(s => s.Value == "in_doubt").Select(s => s.Key).ToHashSet();
+        var completed = statuses.Where(s => s.Value == "completed").Select(s => s.Key).ToHashSet();
+        Assert.Equal(Commands, inDoubt.Count + completed.Count); // never lost: each one is done, or honestly in doubt
+        Assert.All(completed, n => Assert.Contains(n, started));
+        Assert.True(inDoubt.Count <= KillsEach, $"{inDoubt.Count} in doubt, more than the agent was killed");
+    }
+
+    // Drains with /sync until the sender's queue is empty, then waits for every command's final state at the hub.
+    private async Task<Dictionary<int, string>> SettleAsync()
+    {
+        await using (var queue = new CommandQueue(Path.Combine(_hub.Home("desktop"), "queue.db")))
+        {
+            while ((await queue.GetStatusAsync()).Queued > 0)
+            {
+                await _hub.RunAsync("desktop", "/sync");
+            }
+        }
+
+        while (true)
+        {
+            var statuses = HubStatuses();
+            if (statuses.Count == Commands && statuses.Values.All(s => s is "completed" or "failed" or "in_doubt"))
+            {
+                return statuses;
+            }
+
+            await Task.Delay(250);
+        }
+    }
+
+    // Read straight from the hub's store: the hub's own record of each command, keyed by its number.
+    private Dictionary<int, string> HubStatuses()
+    {
+        using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(_hub.HubData, "hub.db")};Mode=ReadOnly;Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT text, status FROM commands;";
+        using var reader = command.ExecuteReader();
+        var statuses = new Dictionary<int, string>();
+        while (reader.Read())
+        {
+            statuses[int.Parse(reader.GetString(0)["/job ".Length..], System.Globalization.CultureInfo.InvariantCulture)] = reader.GetString(1);
+        }
+
+        return statuses;
+    }
+}
