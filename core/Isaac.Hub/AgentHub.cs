@@ -15,9 +15,6 @@ namespace Isaac.Hub;
 /// </summary>
 internal sealed class AgentHub(HubStore store, HubOptions options, TimeProvider time, ILogger<AgentHub> logger)
 {
-    /// <summary>How often an agent pings when its hello does not say (and before hello arrives).</summary>
-    public const int DefaultHeartbeatMs = 5000;
-
     private static readonly string[] _agentTypes = ["hello", "ping", "accepted", "rejected", "running", "completed", "failed", "in_doubt"];
 
     private readonly ConcurrentDictionary<string, AgentSession> _leases = new(StringComparer.Ordinal);
@@ -45,7 +42,7 @@ internal sealed class AgentHub(HubStore store, HubOptions options, TimeProvider 
     /// </summary>
     public async Task<bool> ServeAsync(string device, Func<Task<WebSocket>> accept, CancellationToken cancellationToken)
     {
-        var session = new AgentSession(device);
+        var session = new AgentSession(device) { Heartbeat = options.DefaultHeartbeat };
         if (!_leases.TryAdd(device, session))
         {
             logger.LogWarning("Device {Device} is already served; a second agent connection was refused", device);
@@ -164,7 +161,7 @@ internal sealed class AgentHub(HubStore store, HubOptions options, TimeProvider 
                 return;
             case "hello":
                 session.Window = Math.Clamp(message.Window ?? message.Capacity ?? 1, 1, 1024);
-                session.Heartbeat = TimeSpan.FromMilliseconds(Math.Clamp(message.HeartbeatMs ?? DefaultHeartbeatMs, 100, 600_000));
+                session.Heartbeat = message.HeartbeatMs is { } ms ? TimeSpan.FromMilliseconds(Math.Clamp(ms, 100, 600_000)) : options.DefaultHeartbeat;
 
                 // Our record may have missed the agent's answers (a hub that died mid-conversation): what it says it
                 // holds is running, and counts against its window, so it is never sent more than it can take.
@@ -296,8 +293,8 @@ internal sealed class AgentHub(HubStore store, HubOptions options, TimeProvider 
         /// <summary>How many unfinished commands the agent may hold (from its hello); 1 until it says.</summary>
         public int Window { get; set; } = 1;
 
-        /// <summary>How often the agent promised to ping; the default until its hello says.</summary>
-        public TimeSpan Heartbeat { get; set; } = TimeSpan.FromMilliseconds(DefaultHeartbeatMs);
+        /// <summary>How often the agent promised to ping; the hub's default until its hello says.</summary>
+        public required TimeSpan Heartbeat { get; set; }
 
         /// <summary>Whether the agent's hello has arrived.</summary>
         public bool Greeted { get; set; }

@@ -18,6 +18,12 @@ internal sealed record HubOptions
     /// <summary>Longest command text accepted for routing. The default is 8 KiB.</summary>
     public int MaxCommandChars { get; init; } = 8 * 1024;
 
+    /// <summary>
+    /// How often an agent pings when its hello does not say, and before its hello arrives; after two of these with
+    /// nothing from it the agent is dropped and its device is offline. The default is 5 s (docs/hub-protocol.md).
+    /// </summary>
+    public TimeSpan DefaultHeartbeat { get; init; } = TimeSpan.FromSeconds(5);
+
     /// <summary>WebSocket keep-alive pings to agents. The default is 15 s.</summary>
     public TimeSpan KeepAlive { get; init; } = TimeSpan.FromSeconds(15);
 }

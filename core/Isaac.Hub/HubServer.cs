@@ -41,7 +41,13 @@ internal static class HubServer
         builder.Services.AddProblemDetails();
 
         // The OpenAPI document describes the wire records as they travel (snake_case), so it reads them from HubJson.
-        builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, HubJson.Default));
+        builder.Services.ConfigureHttpJsonOptions(json =>
+        {
+            json.SerializerOptions.TypeInfoResolverChain.Insert(0, HubJson.Default);
+            // The schema generator names and types properties by these options, not by HubJson's.
+            json.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
+            json.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.Strict;
+        });
         builder.Services.AddOpenApi();
 
         var app = builder.Build();

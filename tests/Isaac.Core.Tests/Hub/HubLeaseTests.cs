@@ -71,6 +71,24 @@ public sealed class HubLeaseTests : IDisposable
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task An_agent_that_never_names_a_heartbeat_is_dropped_after_ten_seconds_of_silence()
+    {
+        // Arrange
+        await _hub.AddDevicesAsync("laptop2");
+        await _hub.StartHubAsync();
+        await using var silent = await _hub.ConnectAgentAsync("laptop2");
+        await silent.HelloAsync(window: 1);
+        await silent.DrainAsync();
+        var quiet = Stopwatch.StartNew();
+
+        // Act
+        await silent.WaitEndedAsync(TimeSpan.FromSeconds(30));
+
+        // Assert
+        Assert.InRange(quiet.Elapsed, TimeSpan.FromSeconds(9), TimeSpan.FromSeconds(10 + 5)); // 2 × 5000 ms, plus a loaded machine
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task The_device_list_shows_presence_and_queued_and_in_flight_counts()
     {
         // Arrange
