@@ -142,6 +142,7 @@ internal sealed class HubClient : IDisposable
         }
     }
 
+    /// <summary>POST /v1/commands: one command straight to the hub. The product routes through the queue (DeviceRouter); this is the bare endpoint, for tests and tools.</summary>
     public async Task<RouteOutcome> RouteAsync(RouteRequest request, CancellationToken cancellationToken = default)
     {
         var body = new RouteBody { Target = request.Target, Text = request.Text, UniqueKey = request.UniqueKey };
@@ -157,10 +158,8 @@ internal sealed class HubClient : IDisposable
 
             if (!response.IsSuccessStatusCode)
             {
-                var reason = await response.Content.ReadAsStringAsync(timeout.Token).ConfigureAwait(false);
-                return (int)response.StatusCode >= 500
-                    ? new RouteOutcome { Status = RouteStatus.Unavailable, Reason = $"the hub answered {(int)response.StatusCode}" }
-                    : new RouteOutcome { Status = RouteStatus.Rejected, Reason = reason.Length > 0 ? reason : response.ReasonPhrase };
+                var reason = await ProblemAsync(response, timeout.Token).ConfigureAwait(false);
+                return new RouteOutcome { Status = (int)response.StatusCode >= 500 ? RouteStatus.Unavailable : RouteStatus.Rejected, Reason = reason };
             }
 
             var record = await response.Content.ReadFromJsonAsync(HubJson.Default.CommandRecord, timeout.Token).ConfigureAwait(false);
