@@ -1,22 +1,28 @@
 using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 using Isaac.Core.Hub;
 using Isaac.Plugins;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.OpenApi;
 
 namespace Isaac.Hub;
 
 /// <summary>
-/// The hub (DESIGN §6): routes commands between authenticated devices and keeps them until delivered.
-/// Every endpoint but <c>/health</c> needs <c>Authorization: Bearer &lt;device token&gt;</c>.
+/// The hub (DESIGN §6, docs/hub-protocol.md): routes commands between authenticated devices and keeps them until
+/// delivered. Every endpoint but <c>/health</c> and <c>/openapi/v1.json</c> needs
+/// <c>Authorization: Bearer &lt;device token&gt;</c>; every error is RFC 7807 problem details.
 /// </summary>
 internal static class HubServer
 {
-    public static WebApplication Build(HubOptions options, ILoggerFactory? logs = null)
+    public static WebApplication Build(HubOptions options, ILoggerFactory? logs = null, TimeProvider? time = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls(options.Urls);
@@ -28,16 +34,27 @@ internal static class HubServer
         }
 
         builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(time ?? TimeProvider.System);
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(2));
-        builder.Services.AddSingleton(_ => new HubStore(options.DataDirectory));
+        builder.Services.AddSingleton(_ => new HubStore(options.DataDirectory, time));
         builder.Services.AddSingleton<AgentHub>();
+        builder.Services.AddProblemDetails();
+
+        // The OpenAPI document describes the wire records as they travel (snake_case), so it reads them from HubJson.
+        builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, HubJson.Default));
+        builder.Services.AddOpenApi();
 
         var app = builder.Build();
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = options.KeepAlive });
         var store = app.Services.GetRequiredService<HubStore>();
         var agents = app.Services.GetRequiredService<AgentHub>();
+        var clock = app.Services.GetRequiredService<TimeProvider>();
 
-        app.MapGet("/health", () => Results.Json(new CommandResponse { Stdout = "ok" }, HubJson.Default.CommandResponse));
+        app.MapOpenApi();
+        app.MapGet("/health", () => Results.Json(new CommandResponse { Stdout = "ok" }, HubJson.Default.CommandResponse))
+            .WithSummary("Liveness; no token needed.");
 
         app.MapPost("/v1/commands", async (HttpContext http) =>
         {
@@ -46,31 +63,35 @@ internal static class HubServer
                 return Unauthorized();
             }
 
-            if (await ReadAsync(http, HubJson.Default.RouteBody).ConfigureAwait(false) is not { } body)
+            var (body, problem) = await ReadAsync(http, HubJson.Default.RouteBody, "an object {target, text, unique_key, parallel?}", options).ConfigureAwait(false);
+            if (body is null)
             {
-                return BadJson();
+                return problem;
             }
 
-            if (string.IsNullOrWhiteSpace(body.Target) || string.IsNullOrWhiteSpace(body.Text) || string.IsNullOrWhiteSpace(body.UniqueKey))
+            if (Invalid(body, options) is { } invalid)
             {
-                return Results.Text("target, text and unique_key are required", statusCode: StatusCodes.Status400BadRequest);
-            }
-
-            if (body.Text.Length > options.MaxCommandChars)
-            {
-                return Results.Text($"command text is limited to {options.MaxCommandChars} characters", statusCode: StatusCodes.Status400BadRequest);
+                return Problem(StatusCodes.Status400BadRequest, "Invalid command", invalid);
             }
 
             if (!store.DeviceExists(body.Target))
             {
-                return Results.Text($"no device named '{body.Target}' is registered with the hub", statusCode: StatusCodes.Status404NotFound);
+                return UnknownDevice(body.Target);
             }
 
             var (record, repeated) = store.Create(sender, body);
             await agents.OfferAsync(record.Target, http.RequestAborted).ConfigureAwait(false);
             var answer = (store.Get(record.Id) ?? record) with { TargetOnline = agents.IsOnline(record.Target), Repeated = repeated };
             return Results.Json(answer, HubJson.Default.CommandRecord, statusCode: repeated ? StatusCodes.Status200OK : StatusCodes.Status202Accepted);
-        });
+        })
+            .WithSummary("Route one command to a device; 202 when stored, 200 with the first record for a repeated unique_key.")
+            .JsonBody<RouteBody>()
+            .Produces<CommandRecord>(StatusCodes.Status202Accepted)
+            .Produces<CommandRecord>(StatusCodes.Status200OK)
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge);
 
         // The sync pipeline's batched delivery: up to 100 commands, each with its unique key, in one call.
         app.MapPost("/v1/commands/batch", async (HttpContext http) =>
@@ -80,62 +101,113 @@ internal static class HubServer
                 return Unauthorized();
             }
 
-            if (await ReadAsync(http, HubJson.Default.RouteBodyArray).ConfigureAwait(false) is not { Length: > 0 and <= 100 } bodies)
+            var (bodies, problem) = await ReadAsync(http, HubJson.Default.RouteBodyArray, $"a JSON array of 1 to {MaxBatch} commands", options).ConfigureAwait(false);
+            if (bodies is null)
             {
-                return Results.Text("expected a JSON array of 1 to 100 commands", statusCode: StatusCodes.Status400BadRequest);
+                return problem;
             }
 
-            // Invalid entries are answered as rejected in place; the valid ones are stored in one transaction.
-            var valid = bodies.Where(b => !string.IsNullOrWhiteSpace(b.Text) && b.Text.Length <= options.MaxCommandChars && store.DeviceExists(b.Target)).ToList();
+            if (bodies.Length is 0 or > MaxBatch)
+            {
+                return Problem(StatusCodes.Status400BadRequest, "Invalid batch", $"A batch holds 1 to {MaxBatch} commands; this one has {bodies.Length}.");
+            }
+
+            // Invalid entries are answered as rejected in place; the valid ones are stored in one transaction, in order.
+            var reasons = bodies.Select(b => b is null ? "the entry is null" : Invalid(b, options) ?? (store.DeviceExists(b.Target) ? null : UnknownDeviceText(b.Target))).ToArray();
+            var valid = bodies.Where((_, i) => reasons[i] is null).ToList();
             var created = store.CreateMany(sender, valid).Select(c => c.Record with { Repeated = c.Repeated }).ToList();
-            var records = bodies.Select(body => valid.Contains(body)
-                ? created[valid.IndexOf(body)]
+            var now = clock.GetUtcNow();
+            var next = 0;
+            var records = bodies.Select((body, i) => reasons[i] is not { } reason
+                ? created[next++]
                 : new CommandRecord
                 {
                     Id = "",
                     Sender = sender,
-                    Target = body.Target,
-                    Text = body.Text,
-                    UniqueKey = body.UniqueKey,
+                    Target = body?.Target ?? "",
+                    Text = body?.Text ?? "",
+                    UniqueKey = body?.UniqueKey ?? "",
                     Status = RoutedStatus.Rejected,
-                    Error = store.DeviceExists(body.Target) ? "invalid command text" : $"no device named '{body.Target}' is registered with the hub",
-                    CreatedAt = DateTimeOffset.UtcNow,
-                    UpdatedAt = DateTimeOffset.UtcNow,
+                    Parallel = body?.Parallel ?? false,
+                    Error = reason,
+                    CreatedAt = now,
+                    UpdatedAt = now,
                 }).ToList();
 
-            foreach (var target in records.Select(r => r.Target).Distinct())
+            foreach (var target in created.Select(r => r.Target).Distinct(StringComparer.Ordinal))
             {
                 await agents.OfferAsync(target, http.RequestAborted).ConfigureAwait(false);
             }
 
             return Results.Json(records.Select(r => r with { TargetOnline = agents.IsOnline(r.Target) }).ToArray(), HubJson.Default.CommandRecordArray);
-        });
+        })
+            .WithSummary("Route up to 100 commands in one transaction; the answer has one record per entry, in order (invalid entries rejected in place).")
+            .JsonBody<RouteBody[]>()
+            .Produces<CommandRecord[]>()
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge);
 
-        app.MapGet("/v1/commands/{id}", async (HttpContext http, string id, int? wait_ms) =>
+        app.MapGet("/v1/commands/{id}", async (HttpContext http, string id) =>
         {
             if (Authenticate(http, store) is not { } device)
             {
                 return Unauthorized();
             }
 
-            var deadline = DateTimeOffset.UtcNow + TimeSpan.FromMilliseconds(Math.Clamp(wait_ms ?? 0, 0, 60_000));
-            while (true)
+            if (WaitMs(http) is not { } waitMs)
             {
-                // Only the sender and the target may read a command.
-                if (store.Get(id) is not { } record || (record.Sender != device && record.Target != device))
-                {
-                    return Results.Text($"no command '{id}'", statusCode: StatusCodes.Status404NotFound);
-                }
-
-                var remaining = deadline - DateTimeOffset.UtcNow;
-                if (RoutedStatus.IsFinal(record.Status) || remaining <= TimeSpan.Zero)
-                {
-                    return Results.Json(record with { TargetOnline = agents.IsOnline(record.Target) }, HubJson.Default.CommandRecord);
-                }
-
-                await agents.WaitForChangeAsync(id, remaining, http.RequestAborted).ConfigureAwait(false);
+                return Problem(StatusCodes.Status400BadRequest, "Invalid wait_ms", $"wait_ms must be a whole number of milliseconds from 0 to {MaxWaitMs}; got '{http.Request.Query["wait_ms"]}'.");
             }
-        });
+
+            var deadline = clock.GetUtcNow() + TimeSpan.FromMilliseconds(waitMs);
+            try
+            {
+                while (true)
+                {
+                    // Subscribe before reading: a change that lands between the read and the wait still wakes us.
+                    using var change = agents.Subscribe(id);
+
+                    // Only the sender and the target may read a command.
+                    if (store.Get(id) is not { } record || (record.Sender != device && record.Target != device))
+                    {
+                        return Problem(StatusCodes.Status404NotFound, "Unknown command", $"No command '{id}' that device '{device}' sent or received.");
+                    }
+
+                    var remaining = deadline - clock.GetUtcNow();
+                    if (RoutedStatus.IsFinal(record.Status) || remaining <= TimeSpan.Zero)
+                    {
+                        return Results.Json(record with { TargetOnline = agents.IsOnline(record.Target) }, HubJson.Default.CommandRecord);
+                    }
+
+                    try
+                    {
+                        await change.Changed.WaitAsync(remaining, clock, http.RequestAborted).ConfigureAwait(false);
+                    }
+                    catch (TimeoutException)
+                    {
+                        // the deadline passed: the next turn answers with the record as it is
+                    }
+                }
+            }
+            catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
+            {
+                return Results.Empty; // the caller hung up; nobody reads an answer
+            }
+        })
+            .WithSummary("A command's record; with wait_ms (at most 60000) waits until it is final or the time passes.")
+            .Produces<CommandRecord>()
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        app.MapGet("/v1/devices", (HttpContext http) =>
+            Authenticate(http, store) is null
+                ? Unauthorized()
+                : Results.Json(store.Devices().Select(d => d with { Online = agents.IsOnline(d.Name) }).ToArray(), HubJson.Default.DeviceRecordArray))
+            .WithSummary("Every registered device: online (an agent holds its lease), last seen, queued and in-flight counts.")
+            .Produces<DeviceRecord[]>()
+            .ProducesProblem(StatusCodes.Status401Unauthorized);
 
         app.MapPost("/v1/history", async (HttpContext http) =>
         {
@@ -144,19 +216,45 @@ internal static class HubServer
                 return Unauthorized();
             }
 
-            if (await ReadAsync(http, HubJson.Default.HistoryEntry).ConfigureAwait(false) is not { } entry)
+            var (entry, problem) = await ReadAsync(http, HubJson.Default.HistoryEntry, "an object {device, text}", options).ConfigureAwait(false);
+            if (entry is null)
             {
-                return BadJson();
+                return problem;
+            }
+
+            if (string.IsNullOrEmpty(entry.Text))
+            {
+                return Problem(StatusCodes.Status400BadRequest, "Invalid history entry", "text is required.");
             }
 
             store.AppendHistory(device, entry.Text);
             return Results.NoContent();
-        });
+        })
+            .WithSummary("Append a line to the shared command history (the device is the token's).")
+            .JsonBody<HistoryEntry>()
+            .Produces(StatusCodes.Status204NoContent)
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status401Unauthorized);
 
-        app.MapGet("/v1/history", (HttpContext http, int? limit) =>
-            Authenticate(http, store) is null
-                ? Unauthorized()
-                : Results.Json(store.History(Math.Clamp(limit ?? 100, 1, 1000)).ToArray(), HubJson.Default.HistoryEntryArray));
+        app.MapGet("/v1/history", (HttpContext http) =>
+        {
+            if (Authenticate(http, store) is null)
+            {
+                return Unauthorized();
+            }
+
+            var raw = http.Request.Query["limit"].ToString();
+            if (raw.Length > 0 && !int.TryParse(raw, NumberStyles.None, CultureInfo.InvariantCulture, out _))
+            {
+                return Problem(StatusCodes.Status400BadRequest, "Invalid limit", $"limit must be a whole number from 1 to 1000; got '{raw}'.");
+            }
+
+            var limit = raw.Length > 0 ? int.Parse(raw, CultureInfo.InvariantCulture) : 100;
+            return Results.Json(store.History(Math.Clamp(limit, 1, 1000)).ToArray(), HubJson.Default.HistoryEntryArray);
+        })
+            .WithSummary("The last limit (default 100, at most 1000) shared history entries, oldest first.")
+            .Produces<HistoryEntry[]>()
+            .ProducesProblem(StatusCodes.Status401Unauthorized);
 
         app.MapPost("/v1/meta", async (HttpContext http) =>
         {
@@ -165,33 +263,63 @@ internal static class HubServer
                 return Unauthorized();
             }
 
-            return await ReadAsync(http, HubJson.Default.MetaBody).ConfigureAwait(false) is { } body
-                ? Results.Json(Meta(body.Text.Trim(), store, agents), HubJson.Default.CommandResponse)
-                : BadJson();
-        });
+            var (body, problem) = await ReadAsync(http, HubJson.Default.MetaBody, "an object {text}", options).ConfigureAwait(false);
+            return body is null
+                ? problem
+                : Results.Json(Meta(((string?)body.Text ?? "").Trim(), store, agents), HubJson.Default.CommandResponse);
+        })
+            .WithSummary("Hub-side meta-commands: /devices.")
+            .JsonBody<MetaBody>()
+            .Produces<CommandResponse>()
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status401Unauthorized);
 
-        app.Map("/v1/agent", async (HttpContext http) =>
+        // WebSocket upgrades are GETs (HTTP/2 CONNECT upgrades are presented as GET by the WebSocket middleware).
+        app.MapGet("/v1/agent", async (HttpContext http) =>
         {
             if (Authenticate(http, store) is not { } device)
             {
-                http.Response.StatusCode = StatusCodes.Status401Unauthorized;
-                return;
+                return Unauthorized();
+            }
+
+            if (agents.IsOnline(device))
+            {
+                return Served(device); // a cheap answer before the upgrade; ServeAsync below decides races
             }
 
             if (!http.WebSockets.IsWebSocketRequest)
             {
-                http.Response.StatusCode = StatusCodes.Status400BadRequest;
-                return;
+                return Problem(StatusCodes.Status400BadRequest, "WebSocket expected", "/v1/agent is the device agents' WebSocket; connect with a WebSocket upgrade (see docs/hub-protocol.md).");
             }
 
             // Agent sessions end as soon as the hub stops; agents reconnect to the next one.
-            using var socket = await http.WebSockets.AcceptWebSocketAsync().ConfigureAwait(false);
             using var ending = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted, app.Lifetime.ApplicationStopping);
-            await agents.RunSessionAsync(device, socket, ending.Token).ConfigureAwait(false);
-        });
+            var served = await agents.ServeAsync(device, () => http.WebSockets.AcceptWebSocketAsync(), ending.Token).ConfigureAwait(false);
+            return served ? Results.Empty : Served(device);
+        })
+            .WithSummary("The device agent's WebSocket (docs/hub-protocol.md); 409 while another connection serves the device.")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status409Conflict);
 
         return app;
     }
+
+    // Describes the body in the OpenAPI document only. Accepts<T>() would also make routing refuse other content
+    // types with 415 before authentication, and the hub reads any body as JSON whatever its declared type.
+    private static RouteHandlerBuilder JsonBody<T>(this RouteHandlerBuilder endpoint) =>
+        endpoint.AddOpenApiOperationTransformer(async (operation, context, cancellationToken) =>
+            operation.RequestBody = new OpenApiRequestBody
+            {
+                Required = true,
+                Content = new Dictionary<string, OpenApiMediaType>(StringComparer.Ordinal)
+                {
+                    ["application/json"] = new() { Schema = await context.GetOrCreateSchemaAsync(typeof(T), null, cancellationToken).ConfigureAwait(false) },
+                },
+            });
+
+    private const int MaxBatch = 100;
+    private const int MaxWaitMs = 60_000;
 
     private static CommandResponse Meta(string text, HubStore store, AgentHub agents) => text switch
     {
@@ -199,13 +327,45 @@ internal static class HubServer
         {
             Table = new ResponseTable
             {
-                Columns = ["Device", "Online", "Last seen"],
+                Columns = ["Device", "Online", "Last seen", "Queued", "In flight"],
                 Rows = store.Devices().Select(d => (IReadOnlyList<string>)
-                    [d.Name, agents.IsOnline(d.Name) ? "yes" : "no", d.LastSeen?.ToString("u", CultureInfo.InvariantCulture) ?? "never"]).ToList(),
+                [
+                    d.Name,
+                    agents.IsOnline(d.Name) ? "yes" : "no",
+                    d.LastSeen?.ToString("u", CultureInfo.InvariantCulture) ?? "never",
+                    d.Queued.ToString(CultureInfo.InvariantCulture),
+                    d.InFlight.ToString(CultureInfo.InvariantCulture),
+                ]).ToList(),
             },
         },
         _ => CommandResponse.Fail($"The hub does not know '{text}'. It answers: /devices"),
     };
+
+    /// <summary>What is wrong with a route, or null. The JSON reader lets explicit nulls through required members.</summary>
+    private static string? Invalid(RouteBody body, HubOptions options)
+    {
+        var missing = new[] { ("target", (string?)body.Target), ("text", body.Text), ("unique_key", body.UniqueKey) }
+            .Where(field => string.IsNullOrWhiteSpace(field.Item2)).Select(field => field.Item1).ToList();
+        if (missing.Count > 0)
+        {
+            return $"{string.Join(", ", missing)} must be a non-empty string.";
+        }
+
+        return body.Text.Length > options.MaxCommandChars
+            ? $"Command text is limited to {options.MaxCommandChars} characters; this one has {body.Text.Length}."
+            : null;
+    }
+
+    private static int? WaitMs(HttpContext http)
+    {
+        var raw = http.Request.Query["wait_ms"].ToString();
+        if (raw.Length == 0)
+        {
+            return 0;
+        }
+
+        return int.TryParse(raw, NumberStyles.None, CultureInfo.InvariantCulture, out var ms) && ms <= MaxWaitMs ? ms : null;
+    }
 
     private static string? Authenticate(HttpContext http, HubStore store)
     {
@@ -214,20 +374,39 @@ internal static class HubServer
     }
 
     // Bodies are read after authentication, so an unauthenticated caller learns nothing about the API.
-    private static async Task<T?> ReadAsync<T>(HttpContext http, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type)
+    private static async Task<(T? Body, IResult Problem)> ReadAsync<T>(HttpContext http, JsonTypeInfo<T> type, string shape, HubOptions options)
         where T : class
     {
         try
         {
-            return await System.Text.Json.JsonSerializer.DeserializeAsync(http.Request.Body, type, http.RequestAborted).ConfigureAwait(false);
+            var body = await JsonSerializer.DeserializeAsync(http.Request.Body, type, http.RequestAborted).ConfigureAwait(false);
+            return (body, Problem(StatusCodes.Status400BadRequest, "Malformed request body", $"The request body is JSON null; expected {shape}."));
         }
-        catch (System.Text.Json.JsonException)
+        catch (JsonException ex)
         {
-            return null;
+            return (null, Problem(StatusCodes.Status400BadRequest, "Malformed request body", $"The request body is not {shape}: {ex.Message}"));
+        }
+        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return (null, Problem(StatusCodes.Status413PayloadTooLarge, "Request body too large", $"Request bodies are limited to {options.MaxRequestBytes} bytes; send fewer or shorter commands."));
+        }
+        catch (BadHttpRequestException ex)
+        {
+            return (null, Problem(ex.StatusCode, "Bad request", ex.Message));
         }
     }
 
-    private static IResult BadJson() => Results.Text("the request body is not the JSON this endpoint expects (see docs/hub.md)", statusCode: StatusCodes.Status400BadRequest);
+    private static IResult Problem(int status, string title, string detail) =>
+        Results.Problem(detail: detail, statusCode: status, title: title);
 
-    private static IResult Unauthorized() => Results.Text("a valid device token is required (Authorization: Bearer <token>)", statusCode: StatusCodes.Status401Unauthorized);
+    private static string UnknownDeviceText(string device) =>
+        $"No device named '{device}' is registered with the hub; register it with 'isaac hub add-device {device}'.";
+
+    private static IResult UnknownDevice(string device) => Problem(StatusCodes.Status404NotFound, "Unknown device", UnknownDeviceText(device));
+
+    private static IResult Served(string device) => Problem(StatusCodes.Status409Conflict, "Device already served",
+        $"Device '{device}' is already served by another agent connection. This connection is refused until the current one ends or misses its heartbeats (two heartbeat intervals of silence).");
+
+    private static IResult Unauthorized() => Problem(StatusCodes.Status401Unauthorized, "Unauthorized",
+        "A valid device token is required: Authorization: Bearer <token> (from 'isaac hub add-device').");
 }

@@ -31,6 +31,8 @@ internal sealed class HubStore : IDisposable
             error      TEXT,
             created_at TEXT NOT NULL,
             updated_at TEXT NOT NULL,
+            seq        INTEGER,
+            parallel   INTEGER NOT NULL DEFAULT 0,
             UNIQUE (sender, unique_key)
         );
         CREATE INDEX IF NOT EXISTS ix_commands_target_status ON commands (target, status);
@@ -54,6 +56,36 @@ internal sealed class HubStore : IDisposable
         _connection = new SqliteConnection($"Data Source={Path.Combine(directory, "hub.db")};Pooling=False");
         _connection.Open();
         Execute(Schema);
+        Migrate();
+    }
+
+    // Stores made before sequence numbers get them in the order they were stored (rowid), before the index
+    // that keeps them unique. An explicit column, because VACUUM may renumber the rowids of a table like this.
+    private void Migrate()
+    {
+        var columns = new HashSet<string>(StringComparer.Ordinal);
+        using (var command = Command("PRAGMA table_info(commands);"))
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                columns.Add(reader.GetString(1));
+            }
+        }
+
+        if (!columns.Contains("seq"))
+        {
+            Execute("ALTER TABLE commands ADD COLUMN seq INTEGER;");
+        }
+
+        if (!columns.Contains("parallel"))
+        {
+            Execute("ALTER TABLE commands ADD COLUMN parallel INTEGER NOT NULL DEFAULT 0;");
+        }
+
+        Execute("UPDATE commands SET seq = rowid WHERE seq IS NULL;");
+        Execute("CREATE UNIQUE INDEX IF NOT EXISTS ix_commands_seq ON commands (seq);");
+        Execute("CREATE INDEX IF NOT EXISTS ix_commands_target_seq ON commands (target, seq);");
     }
 
     /// <summary>Registers a device and returns its token; only the token's hash is stored.</summary>
@@ -92,16 +124,28 @@ internal sealed class HubStore : IDisposable
         }
     }
 
-    public IReadOnlyList<(string Name, DateTimeOffset? LastSeen)> Devices()
+    /// <summary>Every registered device with its last-seen time and how much of its work is waiting or in flight; <see cref="DeviceRecord.Online"/> is left to the caller.</summary>
+    public IReadOnlyList<DeviceRecord> Devices()
     {
         lock (_gate)
         {
-            var devices = new List<(string, DateTimeOffset?)>();
-            using var command = Command("SELECT name, last_seen FROM devices ORDER BY name;");
+            var devices = new List<DeviceRecord>();
+            using var command = Command("""
+                SELECT d.name, d.last_seen,
+                       (SELECT COUNT(*) FROM commands c WHERE c.target = d.name AND c.status IN ('accepted', 'assigned')),
+                       (SELECT COUNT(*) FROM commands c WHERE c.target = d.name AND c.status IN ('device_accepted', 'running'))
+                FROM devices d ORDER BY d.name;
+                """);
             using var reader = command.ExecuteReader();
             while (reader.Read())
             {
-                devices.Add((reader.GetString(0), reader.IsDBNull(1) ? null : DateTimeOffset.Parse(reader.GetString(1), System.Globalization.CultureInfo.InvariantCulture)));
+                devices.Add(new DeviceRecord
+                {
+                    Name = reader.GetString(0),
+                    LastSeen = reader.IsDBNull(1) ? null : DateTimeOffset.Parse(reader.GetString(1), System.Globalization.CultureInfo.InvariantCulture),
+                    Queued = reader.GetInt32(2),
+                    InFlight = reader.GetInt32(3),
+                });
             }
 
             return devices;
@@ -126,12 +170,14 @@ internal sealed class HubStore : IDisposable
                 return (existing, true);
             }
 
+            // One connection, every write under _gate: MAX + 1 is race-free and gives one order across all devices.
             var id = Guid.NewGuid().ToString("N");
             Execute("""
-                INSERT INTO commands (id, sender, target, text, unique_key, status, created_at, updated_at)
-                VALUES ($id, $sender, $target, $text, $key, 'accepted', $now, $now);
-                """, ("$id", id), ("$sender", sender), ("$target", body.Target), ("$text", body.Text), ("$key", body.UniqueKey), ("$now", Now()));
-            return (Get(id)!, false);
+                INSERT INTO commands (id, sender, target, text, unique_key, status, created_at, updated_at, seq, parallel)
+                VALUES ($id, $sender, $target, $text, $key, 'accepted', $now, $now, (SELECT COALESCE(MAX(seq), 0) + 1 FROM commands), $parallel);
+                """, ("$id", id), ("$sender", sender), ("$target", body.Target), ("$text", body.Text), ("$key", body.UniqueKey), ("$now", Now()),
+                ("$parallel", body.Parallel ? 1 : 0));
+            return (Find("SELECT * FROM commands WHERE id = $id;", ("$id", id)) ?? throw new InvalidOperationException($"Command '{id}' vanished right after it was stored."), false);
         }
     }
 
@@ -168,7 +214,7 @@ internal sealed class HubStore : IDisposable
     {
         lock (_gate)
         {
-            return FindAll("SELECT * FROM commands WHERE target = $target AND status IN ('accepted', 'assigned') ORDER BY created_at, rowid;", ("$target", target));
+            return FindAll("SELECT * FROM commands WHERE target = $target AND status IN ('accepted', 'assigned') ORDER BY seq;", ("$target", target));
         }
     }
 
@@ -183,17 +229,61 @@ internal sealed class HubStore : IDisposable
         }
     }
 
-    /// <summary>Moves a command on; a final state never changes again. Returns false when nothing changed.</summary>
+    /// <summary>Puts a command the device turned away as busy back to waiting at the hub. Returns false when it had moved on.</summary>
+    public bool Requeue(string id, string target)
+    {
+        lock (_gate)
+        {
+            return Execute("""
+                UPDATE commands SET status = 'accepted', updated_at = $now
+                WHERE id = $id AND target = $target AND status IN ('assigned', 'device_accepted');
+                """, ("$id", id), ("$target", target), ("$now", Now())) > 0;
+        }
+    }
+
+    /// <summary>
+    /// Moves a command on; never back (a late "accepted" does not undo "running"), and a final state never changes
+    /// again. Returns false when nothing changed.
+    /// </summary>
     public bool Advance(string id, string target, string status, CommandResponse? result = null, string? error = null)
     {
         lock (_gate)
         {
             return Execute("""
                 UPDATE commands SET status = $status, result = COALESCE($result, result), error = COALESCE($error, error), updated_at = $now
-                WHERE id = $id AND target = $target AND status NOT IN ('completed', 'failed', 'rejected');
+                WHERE id = $id AND target = $target AND status NOT IN ('completed', 'failed', 'rejected', 'in_doubt')
+                  AND (CASE status WHEN 'accepted' THEN 0 WHEN 'assigned' THEN 1 WHEN 'device_accepted' THEN 2 WHEN 'running' THEN 3 ELSE 4 END)
+                   <= (CASE $status WHEN 'accepted' THEN 0 WHEN 'assigned' THEN 1 WHEN 'device_accepted' THEN 2 WHEN 'running' THEN 3 ELSE 4 END);
                 """, ("$id", id), ("$target", target), ("$status", status),
-                ("$result", result is null ? null : JsonSerializer.Serialize(result, HubJson.Default.CommandResponse)), ("$error", error), ("$now", Now())) > 0;
+                ("$result", result is null ? null : JsonSerializer.Serialize(Normalize(result), HubJson.Default.CommandResponse)), ("$error", error), ("$now", Now())) > 0;
         }
+    }
+
+    /// <summary>
+    /// A result as agents may send it (a script's minimal JSON, explicit nulls) with every collection and string
+    /// filled in, so no reader of the stored record meets a null the type says cannot be there.
+    /// </summary>
+    internal static CommandResponse Normalize(CommandResponse result)
+    {
+        var defaults = new CommandResponse();
+        return result with
+        {
+            Status = (string?)result.Status ?? defaults.Status,
+            Stdout = (string?)result.Stdout ?? "",
+            Stderr = (string?)result.Stderr ?? "",
+            Kind = (string?)result.Kind ?? defaults.Kind,
+            Meta = (IReadOnlyDictionary<string, string>?)result.Meta is { } meta
+                ? meta.Where(pair => pair.Key is not null).ToDictionary(pair => pair.Key, pair => (string?)pair.Value ?? "", StringComparer.Ordinal)
+                : new Dictionary<string, string>(StringComparer.Ordinal),
+            Table = result.Table is { } table
+                ? new ResponseTable
+                {
+                    Columns = ((IReadOnlyList<string?>?)table.Columns ?? []).Select(c => c ?? "").ToList(),
+                    Rows = ((IReadOnlyList<IReadOnlyList<string?>?>?)table.Rows ?? [])
+                        .Select(row => (IReadOnlyList<string>)(row ?? []).Select(c => c ?? "").ToList()).ToList(),
+                }
+                : null,
+        };
     }
 
     public void AppendHistory(string device, string text)
@@ -246,7 +336,9 @@ internal sealed class HubStore : IDisposable
                 Text = (string)reader["text"],
                 UniqueKey = (string)reader["unique_key"],
                 Status = (string)reader["status"],
-                Result = result is null ? null : JsonSerializer.Deserialize(result, HubJson.Default.CommandResponse),
+                Result = result is null ? null : JsonSerializer.Deserialize(result, HubJson.Default.CommandResponse) is { } stored ? Normalize(stored) : null,
+                Seq = reader["seq"] is long seq ? seq : 0,
+                Parallel = reader["parallel"] is long parallel && parallel != 0,
                 Error = reader["error"] as string,
                 CreatedAt = DateTimeOffset.Parse((string)reader["created_at"], System.Globalization.CultureInfo.InvariantCulture),
                 UpdatedAt = DateTimeOffset.Parse((string)reader["updated_at"], System.Globalization.CultureInfo.InvariantCulture),

@@ -105,6 +105,24 @@ internal sealed record HistoryEntry
     public DateTimeOffset At { get; init; }
 }
 
+/// <summary>GET /v1/devices: one registered device as the hub sees it.</summary>
+internal sealed record DeviceRecord
+{
+    public required string Name { get; init; }
+
+    /// <summary>An agent for this device holds the hub's lease right now.</summary>
+    public bool Online { get; init; }
+
+    /// <summary>When the hub last heard from the device; null if it never connected.</summary>
+    public DateTimeOffset? LastSeen { get; init; }
+
+    /// <summary>Commands waiting at the hub for the device (accepted or assigned).</summary>
+    public int Queued { get; init; }
+
+    /// <summary>Commands the device has taken and not finished (device_accepted or running).</summary>
+    public int InFlight { get; init; }
+}
+
 /// <summary>POST /v1/meta: a meta-command the hub itself answers (for example /devices).</summary>
 internal sealed record MetaBody
 {
@@ -123,5 +141,7 @@ internal sealed record MetaBody
 [JsonSerializable(typeof(HistoryEntry))]
 [JsonSerializable(typeof(HistoryEntry[]))]
 [JsonSerializable(typeof(MetaBody))]
+[JsonSerializable(typeof(DeviceRecord))]
+[JsonSerializable(typeof(DeviceRecord[]))]
 [JsonSerializable(typeof(CommandResponse))]
 internal sealed partial class HubJson : JsonSerializerContext;

@@ -27,6 +27,24 @@ internal sealed class HubHarness : IDisposable
 
     public string Token(string device) => _tokens[device];
 
+    /// <summary>The running hub process (null before <see cref="StartHubAsync"/>), for CPU and liveness checks.</summary>
+    public Process? HubProcess => _hub;
+
+    /// <summary>An HTTP client for the hub that authenticates as <paramref name="device"/> (or as nobody).</summary>
+    public HttpClient Http(string? device = null)
+    {
+        var http = new HttpClient { BaseAddress = new Uri(Address), Timeout = TimeSpan.FromSeconds(90) };
+        if (device is not null)
+        {
+            http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", Token(device));
+        }
+
+        return http;
+    }
+
+    /// <summary>A scripted agent (<see cref="ScriptedAgent"/>) connected as <paramref name="device"/>; it has not said hello yet.</summary>
+    public Task<ScriptedAgent> ConnectAgentAsync(string device) => ScriptedAgent.ConnectAsync(Address, Token(device));
+
     /// <summary>Registers devices (before or while the hub runs) and keeps their tokens.</summary>
     public async Task AddDevicesAsync(params string[] devices)
     {
