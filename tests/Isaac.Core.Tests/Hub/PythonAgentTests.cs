@@ -168,6 +168,33 @@ public sealed class PythonAgentTests : IDisposable
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task An_agent_killed_while_a_command_runs_reports_it_in_doubt_after_restart_and_never_runs_it_again()
+    {
+        // Arrange
+        await StartAsync();
+        var commands = Path.Combine(_hub.Home("laptop2"), "python-commands");
+        Directory.CreateDirectory(commands);
+        var slow = Path.Combine(commands, "slow");
+        File.WriteAllText(slow, "#!/bin/sh\necho started >> \"$ISAAC_COUNT_DIR/count\"\nsleep 30\n");
+        File.SetUnixFileMode(slow, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        using var client = Client("desktop");
+        var first = PythonAgent.Start(_hub, "laptop2", commands: commands);
+        var routed = await client.RouteAsync(new RouteRequest { Target = "laptop2", Text = "/slow", UniqueKey = "slow" });
+        await WaitForAsync(() => _hub.Counted("laptop2").Length == 1);
+
+        // Act
+        first.Dispose();
+        using var second = PythonAgent.Start(_hub, "laptop2", commands: commands);
+        var done = await FinishedAsync(client, routed.Command!.Id);
+
+        // Assert
+        Assert.False(Fixtures.IsRunning(first.Pid));
+        Assert.Equal("in_doubt", done.Status);
+        Assert.Contains("stopped while it was running", done.Error);
+        Assert.Equal(["started"], _hub.Counted("laptop2"));
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task An_unknown_command_is_rejected_by_the_agent_with_its_reason()
     {
         // Arrange

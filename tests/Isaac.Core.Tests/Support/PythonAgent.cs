@@ -36,7 +36,8 @@ internal sealed class PythonAgent : IDisposable
         }
     }
 
-    public static PythonAgent Start(HubHarness hub, string device, int heartbeatMs = 1000, int window = 4)
+    /// <summary>Starts the agent for <paramref name="device"/>; <paramref name="commands"/> is a folder of executables it may run besides /echo and /count.</summary>
+    public static PythonAgent Start(HubHarness hub, string device, int heartbeatMs = 1000, int window = 4, string? commands = null)
     {
         var startInfo = new ProcessStartInfo("python3") { RedirectStandardOutput = true, RedirectStandardError = true };
         startInfo.ArgumentList.Add("-u");
@@ -50,6 +51,11 @@ internal sealed class PythonAgent : IDisposable
         startInfo.Environment["ISAAC_COUNT_DIR"] = hub.Home(device);
         startInfo.Environment["ISAAC_AGENT_HEARTBEAT_MS"] = heartbeatMs.ToString(System.Globalization.CultureInfo.InvariantCulture);
         startInfo.Environment["ISAAC_AGENT_WINDOW"] = window.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        if (commands is not null)
+        {
+            startInfo.Environment["ISAAC_AGENT_COMMANDS"] = commands;
+        }
+
         var agent = new PythonAgent(Process.Start(startInfo)!);
         agent._process.OutputDataReceived += (_, e) => agent.Append(e.Data);
         agent._process.ErrorDataReceived += (_, e) => agent.Append(e.Data);
