@@ -163,7 +163,7 @@ class Agent:
         message = {"type": kind, "id": cid}
         if kind == "completed":
             message["result"] = entry["result"]
-        else:  # rejected (never acked, so resent after each reconnect; harmless once final) or in_doubt
+        else:  # rejected, failed or in_doubt
             message["reason"] = entry["reason"]
         return message
 
@@ -216,7 +216,8 @@ class Agent:
                 if entry is None:  # new: store it durably before answering
                     entry = self.seen[cid] = {"seq": message["seq"], "text": message["text"], "state": "accepted", "acked": False}
                     if not self.known(message["text"]):
-                        entry.update(state="done", outcome="rejected", reason=f"unknown command '{message['text'].split()[0]}'")
+                        # rejected is never acked: if it is lost, the hub sends the assign again and we answer it again
+                        entry.update(state="done", acked=True, outcome="rejected", reason=f"unknown command '{message['text'].split()[0]}'")
                     else:
                         heapq.heappush(self.queue, (message["seq"], cid))
                         self.lock.notify()
@@ -248,7 +249,7 @@ class Agent:
             self.send({"type": "running", "id": cid})
             try:
                 entry["result"] = self.execute(entry["text"])
-            except OSError as e:  # could not run it at all
+            except (OSError, ValueError) as e:  # could not run it at all (no such file, unbalanced quotes)
                 entry.update(outcome="failed", reason=f"could not run '{entry['text']}': {e}")
             with self.lock:
                 entry["state"] = "done"
