@@ -8,6 +8,7 @@ Environment:
   ISAAC_AGENT_COMMANDS optional folder of executables; /name args runs <folder>/name args
   ISAAC_AGENT_HEARTBEAT_MS, ISAAC_AGENT_WINDOW  hello values (default 5000 and 4)
   ISAAC_COUNT_DIR      folder where /count appends a line to the file "count"
+  ISAAC_AGENT_TRACE    optional file: every message sent ("> json") and received ("< json"), one a line
 
 Built-in commands: /echo <text> answers the text; /count appends a line and answers "counted".
 It runs one command at a time in seq order, which honours every barrier and parallel run.
@@ -34,6 +35,7 @@ class WebSocket:
         self.sock = socket.create_connection((parts.hostname, parts.port or 80), timeout=10)
         self.buffer = b""
         self.sending = threading.Lock()
+        self.trace = os.environ.get("ISAAC_AGENT_TRACE")
         key = base64.b64encode(os.urandom(16)).decode()
         self.sock.sendall((
             f"GET /v1/agent HTTP/1.1\r\nHost: {parts.netloc}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
@@ -79,7 +81,14 @@ class WebSocket:
             self.sock.sendall(head + mask + masked)
 
     def send(self, message):
-        self.send_frame(0x1, json.dumps(message).encode())
+        text = json.dumps(message)
+        self.send_frame(0x1, text.encode())
+        self.log_trace(">", text)
+
+    def log_trace(self, direction, text):
+        if self.trace:
+            with self.sending, open(self.trace, "a") as f:
+                f.write(f"{direction} {text}\n")
 
     def receive(self, timeout):
         """The next text message as a dict, or None when nothing came within timeout. Control frames are handled here."""
@@ -109,6 +118,7 @@ class WebSocket:
             elif opcode in (0x0, 0x1):
                 message += payload
                 if first & 0x80:
+                    self.log_trace("<", message.decode())
                     return json.loads(message)
             if opcode in (0x9, 0xA) and not message and not self.buffer:
                 return None  # a control frame alone: let the caller check its heartbeat

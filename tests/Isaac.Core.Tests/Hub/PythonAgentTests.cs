@@ -195,6 +195,34 @@ public sealed class PythonAgentTests : IDisposable
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task Every_message_between_the_python_agent_and_the_hub_matches_the_agent_message_schema()
+    {
+        // Arrange
+        await StartAsync();
+        var schema = await JsonSchema.FromFileAsync(Path.Combine(Fixtures.RepoRoot, "schemas", "hub", "agent-message.schema.json"));
+        using var agent = await StartAgentAsync();
+
+        // Act
+        await _hub.RunAsync("desktop", "!laptop2 /echo traced");
+        await _hub.RunAsync("desktop", "!laptop2 /nope");
+        await WaitForAsync(() => File.ReadAllText(PythonAgent.Trace(_hub, "laptop2")).Contains("\"pong\"", StringComparison.Ordinal));
+        var lines = File.ReadAllLines(PythonAgent.Trace(_hub, "laptop2"));
+
+        // Assert
+        foreach (var type in new[] { "hello", "ping", "accepted", "running", "completed", "rejected" })
+        {
+            Assert.Contains(lines, l => l.StartsWith($"> {{\"type\": \"{type}\"", StringComparison.Ordinal));
+        }
+
+        foreach (var type in new[] { "assign", "ack", "pong" })
+        {
+            Assert.Contains(lines, l => l.StartsWith($"< {{\"type\":\"{type}\"", StringComparison.Ordinal));
+        }
+
+        Assert.All(lines, line => Assert.True(schema.Validate(line[2..]).Count == 0, line));
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task An_unknown_command_is_rejected_by_the_agent_with_its_reason()
     {
         // Arrange

@@ -24,6 +24,9 @@ internal sealed class PythonAgent : IDisposable
 
     public int Pid { get; }
 
+    /// <summary>The agent's trace of the WebSocket: one line per message, "&gt; json" sent and "&lt; json" received.</summary>
+    public static string Trace(HubHarness hub, string device) => Path.Combine(hub.Home(device), "python-agent-trace.txt");
+
     /// <summary>What the agent wrote on stderr so far (connections, retries), for failure messages.</summary>
     public string Log
     {
@@ -49,6 +52,7 @@ internal sealed class PythonAgent : IDisposable
 
         startInfo.Environment["ISAAC_AGENT_STATE"] = Path.Combine(hub.Home(device), "python-agent-state.json");
         startInfo.Environment["ISAAC_COUNT_DIR"] = hub.Home(device);
+        startInfo.Environment["ISAAC_AGENT_TRACE"] = Trace(hub, device);
         startInfo.Environment["ISAAC_AGENT_HEARTBEAT_MS"] = heartbeatMs.ToString(System.Globalization.CultureInfo.InvariantCulture);
         startInfo.Environment["ISAAC_AGENT_WINDOW"] = window.ToString(System.Globalization.CultureInfo.InvariantCulture);
         if (commands is not null)
