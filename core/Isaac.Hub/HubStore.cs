@@ -268,6 +268,8 @@ internal sealed class HubStore : IDisposable
         var defaults = new CommandResponse();
         return result with
         {
+            // A minimal result without protocol_version was stored as 0; the contract says it means 1.
+            ProtocolVersion = result.ProtocolVersion > 0 ? result.ProtocolVersion : defaults.ProtocolVersion,
             Status = (string?)result.Status ?? defaults.Status,
             Stdout = (string?)result.Stdout ?? "",
             Stderr = (string?)result.Stderr ?? "",
