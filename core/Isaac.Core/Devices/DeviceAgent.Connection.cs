@@ -153,20 +153,31 @@ internal sealed partial class DeviceAgent
     }
 
     // Pings every heartbeat. A hub silent for twice that long (frozen, or a dead network path that TCP has not
-    // noticed) is given up on: the socket is aborted, the receive loop ends, and the pass reconnects.
+    // noticed) is given up on: the socket is aborted, the receive loop ends, and the pass reconnects. Silence only
+    // counts once a ping has gone unanswered for a whole heartbeat, so a stall in this process (start-up, GC, a
+    // starved thread pool) is not blamed on the hub.
     private async Task HeartbeatAsync(AgentChannel channel, CancellationToken cancellationToken)
     {
+        long? unanswered = null;
         try
         {
             while (true)
             {
                 await Task.Delay(_options.Heartbeat, _time, cancellationToken).ConfigureAwait(false);
-                var silence = _time.GetElapsedTime(Volatile.Read(ref _lastHeard));
-                if (silence > _options.Heartbeat * 2)
+                var lastHeard = Volatile.Read(ref _lastHeard);
+                if (unanswered is { } pinged && lastHeard < pinged)
                 {
-                    _logger.LogWarning("The hub at {Hub} has been silent for {Silence:0.0} s; reconnecting", _options.Hub, silence.TotalSeconds);
-                    channel.Abort();
-                    return;
+                    var silence = _time.GetElapsedTime(lastHeard);
+                    if (silence > _options.Heartbeat * 2 && _time.GetElapsedTime(pinged) >= _options.Heartbeat)
+                    {
+                        _logger.LogWarning("The hub at {Hub} has been silent for {Silence:0.0} s; reconnecting", _options.Hub, silence.TotalSeconds);
+                        channel.Abort();
+                        return;
+                    }
+                }
+                else
+                {
+                    unanswered = _time.GetTimestamp();
                 }
 
                 using var sending = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

@@ -21,9 +21,9 @@ internal static class AgentHarness
         LockRetry = TimeSpan.FromMilliseconds(100),
     };
 
-    public static DeviceAgent Start(AgentOptions options, RunRecorder recorder, CommandCatalog? catalog = null)
+    public static DeviceAgent Start(AgentOptions options, RunRecorder recorder, CommandCatalog? catalog = null, ListLogger<DeviceAgent>? logger = null)
     {
-        var agent = new DeviceAgent(options, catalog ?? CommandCatalog.Empty, recorder.RunAsync);
+        var agent = new DeviceAgent(options, catalog ?? CommandCatalog.Empty, recorder.RunAsync, logger: logger);
         agent.Start();
         return agent;
     }
