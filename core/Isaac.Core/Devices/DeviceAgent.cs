@@ -99,43 +99,65 @@ internal sealed partial class DeviceAgent : IAsyncDisposable
         }
     }
 
+    // Nothing may end the agent silently: an unexpected failure is logged, everything is let go (the lock too,
+    // so another process may serve meanwhile), and serving starts over from the database after a pause.
     private async Task MainAsync(CancellationToken cancellationToken)
     {
-        try
+        while (true)
         {
-            using var machineLock = await AcquireLockAsync(cancellationToken).ConfigureAwait(false);
             try
             {
-                _store = await OpenStoreAsync(cancellationToken).ConfigureAwait(false);
-                Recover(_store);
-                SetState(AgentState.Disconnected);
-                var loop = new BackgroundLoop("device agent", ConnectPassAsync, _time, _logger);
-                await using (loop.ConfigureAwait(false))
-                {
-                    loop.Start();
-                    await Task.Delay(Timeout.InfiniteTimeSpan, _time, cancellationToken).ConfigureAwait(false);
-                }
+                await ServeMachineAsync(cancellationToken).ConfigureAwait(false);
+                return;
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
-                // Stopping: the connection is closed; what runs now is cancelled and stays "running", to be
-                // dealt with (in doubt, or re-run if idempotent) by whichever process serves the device next.
+                return;
             }
-            finally
+            catch (Exception ex)
             {
-                await StopRunningAsync().ConfigureAwait(false);
-                _store?.Dispose();
-                _store = null;
+                _logger.LogError(ex, "The device agent for '{Device}' failed; starting again in {Wait}", _options.Device, _options.MaxReconnect);
+            }
+
+            try
+            {
+                await Task.Delay(_options.MaxReconnect, _time, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
             }
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+    }
+
+    private async Task ServeMachineAsync(CancellationToken cancellationToken)
+    {
+        using var machineLock = await AcquireLockAsync(cancellationToken).ConfigureAwait(false);
+        try
         {
-            // Stopped while waiting for the lock.
+            _store = await OpenStoreAsync(cancellationToken).ConfigureAwait(false);
+            Recover(_store);
+            SetState(AgentState.Disconnected);
+            var loop = new BackgroundLoop("device agent", ConnectPassAsync, _time, _logger);
+            await using (loop.ConfigureAwait(false))
+            {
+                loop.Start();
+                await Task.Delay(Timeout.InfiniteTimeSpan, _time, cancellationToken).ConfigureAwait(false);
+            }
         }
-        catch (Exception ex)
+        finally
         {
-            // Nothing may end the agent silently.
-            _logger.LogError(ex, "The device agent for '{Device}' stopped after an unexpected error", _options.Device);
+            // Stopping: the connection is closed; what runs now is cancelled and stays "running", to be dealt with
+            // (in doubt, or re-run if idempotent) by whichever process serves the device next. What waits to run
+            // stays "received" in the database and is read back from there.
+            await StopRunningAsync().ConfigureAwait(false);
+            lock (_gate)
+            {
+                _waiting.Clear();
+            }
+
+            _store?.Dispose();
+            _store = null;
         }
     }
 
@@ -175,8 +197,9 @@ internal sealed partial class DeviceAgent : IAsyncDisposable
             Directory.CreateDirectory(Path.GetDirectoryName(path) ?? ".");
             return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
         }
-        catch (IOException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
+            // Held by another process (or not ours to take): either way, wait and try again.
             return null;
         }
     }

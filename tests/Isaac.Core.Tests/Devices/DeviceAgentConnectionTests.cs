@@ -101,11 +101,12 @@ public sealed class DeviceAgentConnectionTests : IDisposable
     }
 
     [Fact(Timeout = 60_000)]
-    public async Task A_409_from_the_hub_makes_the_agent_wait_with_back_off_and_connect_once_it_is_free()
+    public async Task A_409_from_the_hub_makes_the_agent_say_so_once_wait_with_back_off_and_connect_once_it_is_free()
     {
         // Arrange
         await using var hub = new ScriptedHub { RefuseWith = HttpStatusCode.Conflict };
-        await using var agent = AgentHarness.Start(AgentHarness.Options(hub, _home.Path), new RunRecorder());
+        var log = new ListLogger<DeviceAgent>();
+        await using var agent = AgentHarness.Start(AgentHarness.Options(hub, _home.Path), new RunRecorder(), logger: log);
 
         // Act
         await AgentHarness.WaitUntilAsync(() => hub.Refusals >= 3, "three refusals");
@@ -114,6 +115,25 @@ public sealed class DeviceAgentConnectionTests : IDisposable
 
         // Assert
         await connection.WaitForAsync(m => m.Type == "hello");
+        Assert.Single(log.Lines, line => line.Contains("Device 'laptop2' is already served by another agent; waiting", StringComparison.Ordinal));
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task A_401_from_the_hub_is_logged_once_as_an_error_naming_ISAAC_TOKEN_and_retried_slowly()
+    {
+        // Arrange
+        await using var hub = new ScriptedHub { RefuseWith = HttpStatusCode.Unauthorized };
+        var log = new ListLogger<DeviceAgent>();
+        var options = AgentHarness.Options(hub, _home.Path) with { MaxReconnect = TimeSpan.FromMilliseconds(200) };
+
+        // Act
+        await using var agent = AgentHarness.Start(options, new RunRecorder(), logger: log);
+        await AgentHarness.WaitUntilAsync(() => hub.Refusals >= 3, "three refusals");
+
+        // Assert
+        var line = Assert.Single(log.Lines, line => line.Contains("ISAAC_TOKEN", StringComparison.Ordinal));
+        Assert.StartsWith("Error:", line);
+        Assert.Contains("401", line);
     }
 
     [Fact(Timeout = 60_000)]
