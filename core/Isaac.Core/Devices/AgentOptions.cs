@@ -28,7 +28,10 @@ internal sealed record AgentOptions
     public TimeSpan MaxReconnect { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>The agent pings the hub this often; a hub silent for twice this long is treated as gone. The default is 5 s.</summary>
-    public TimeSpan Heartbeat { get; init; } = TimeSpan.FromSeconds(5);
+    public TimeSpan Heartbeat { get; init; } = DefaultHeartbeat;
+
+    /// <summary>The heartbeat the hub assumes for an agent that does not say: 5 s.</summary>
+    public static TimeSpan DefaultHeartbeat { get; } = TimeSpan.FromSeconds(5);
 
     /// <summary>How often an agent waiting for another process on this machine to stop serving the device tries again. The default is 2 s.</summary>
     public TimeSpan LockRetry { get; init; } = TimeSpan.FromSeconds(2);

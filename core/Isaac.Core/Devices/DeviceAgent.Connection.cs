@@ -158,28 +158,36 @@ internal sealed partial class DeviceAgent
     // starved thread pool) is not blamed on the hub.
     private async Task HeartbeatAsync(AgentChannel channel, CancellationToken cancellationToken)
     {
+        // Checked twice per heartbeat, so a silent hub is noticed after two heartbeats, not three.
+        var tick = _options.Heartbeat / 2;
+        var lastPing = Volatile.Read(ref _lastHeard);
         long? unanswered = null;
         try
         {
             while (true)
             {
-                await Task.Delay(_options.Heartbeat, _time, cancellationToken).ConfigureAwait(false);
+                await Task.Delay(tick, _time, cancellationToken).ConfigureAwait(false);
                 var lastHeard = Volatile.Read(ref _lastHeard);
-                if (unanswered is { } pinged && lastHeard < pinged)
+                if (unanswered is { } pinged && lastHeard >= pinged)
                 {
-                    var silence = _time.GetElapsedTime(lastHeard);
-                    if (silence > _options.Heartbeat * 2 && _time.GetElapsedTime(pinged) >= _options.Heartbeat)
-                    {
-                        _logger.LogWarning("The hub at {Hub} has been silent for {Silence:0.0} s; reconnecting", _options.Hub, silence.TotalSeconds);
-                        channel.Abort();
-                        return;
-                    }
-                }
-                else
-                {
-                    unanswered = _time.GetTimestamp();
+                    unanswered = null;
                 }
 
+                var silence = _time.GetElapsedTime(lastHeard);
+                if (unanswered is { } waiting && silence >= _options.Heartbeat * 2 && _time.GetElapsedTime(waiting) >= _options.Heartbeat)
+                {
+                    _logger.LogWarning("The hub at {Hub} has been silent for {Silence:0.0} s; reconnecting", _options.Hub, silence.TotalSeconds);
+                    channel.Abort();
+                    return;
+                }
+
+                if (_time.GetElapsedTime(lastPing) < _options.Heartbeat)
+                {
+                    continue;
+                }
+
+                lastPing = _time.GetTimestamp();
+                unanswered ??= lastPing;
                 using var sending = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 sending.CancelAfter(_options.Heartbeat);
                 await channel.SendAsync(new AgentMessage { Type = "ping" }, sending.Token).ConfigureAwait(false);

@@ -1,6 +1,8 @@
 using System.Net;
 using Isaac.Core.Devices;
+using Isaac.Core.Manifests;
 using Isaac.Core.Tests.Support;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Isaac.Core.Tests.Devices;
 
@@ -74,6 +76,40 @@ public sealed class DeviceAgentConnectionTests : IDisposable
         await silent.Closed.WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Contains(silent.Received, m => m.Type == "ping");
         await next.WaitForAsync(m => m.Type == "hello");
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task With_the_default_heartbeat_a_hub_silent_for_two_heartbeats_after_a_ping_is_dropped_on_a_fake_clock()
+    {
+        // Arrange: the default 5 s heartbeat, on a clock the test moves.
+        var time = new FakeTimeProvider();
+        await using var hub = new ScriptedHub { AnswerPings = false };
+        var options = AgentHarness.Options(hub, _home.Path) with { Heartbeat = AgentOptions.DefaultHeartbeat };
+        await using var agent = new DeviceAgent(options, CommandCatalog.Empty, new RunRecorder().RunAsync, time);
+        agent.Start();
+        var silent = await hub.NextConnectionAsync();
+        await silent.WaitForAsync(m => m.Type == "hello");
+
+        // Act: nine fake seconds are not enough (one ping, unanswered for under two heartbeats) ...
+        for (var i = 0; i < 9; i++)
+        {
+            time.Advance(TimeSpan.FromSeconds(1));
+            await Task.Yield();
+        }
+
+        await silent.WaitForAsync(m => m.Type == "ping");
+        var droppedEarly = silent.Closed.IsCompleted;
+
+        // ... and then the agent gives up and reconnects.
+        while (hub.Connections.Count < 2)
+        {
+            time.Advance(TimeSpan.FromSeconds(1));
+            await Task.Delay(20);
+        }
+
+        // Assert
+        Assert.False(droppedEarly);
+        await silent.Closed.WaitAsync(TimeSpan.FromSeconds(10));
     }
 
     [Fact(Timeout = 60_000)]
