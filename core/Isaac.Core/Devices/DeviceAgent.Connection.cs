@@ -13,7 +13,7 @@ internal sealed partial class DeviceAgent
 {
     private static readonly TimeSpan _minConnectTimeout = TimeSpan.FromSeconds(10);
 
-    private AgentChannel? _connection;
+    private volatile AgentChannel? _connection;
     private int _connectFailures;
     private HttpStatusCode? _lastRefusal;
     private long _lastHeard;

@@ -122,6 +122,26 @@ public sealed class DeviceAgentRecoveryTests : IDisposable
         Assert.DoesNotContain(third.Received, m => m is { Type: "completed", Id: "c1" });
     }
 
+    [Fact(Timeout = 60_000)]
+    public async Task An_unreadable_agent_db_is_logged_and_retried_not_the_end_of_the_agent()
+    {
+        // Arrange
+        File.WriteAllText(StorePath, "this is not an SQLite database, not even close; " + new string('x', 4096));
+        await using var hub = new ScriptedHub();
+        var log = new ListLogger<DeviceAgent>();
+        var options = AgentHarness.Options(hub, _home.Path) with { MaxReconnect = TimeSpan.FromMilliseconds(200) };
+        await using var agent = AgentHarness.Start(options, new RunRecorder(), logger: log);
+        await AgentHarness.WaitUntilAsync(() => log.Lines.Any(line => line.Contains("Could not open the agent database", StringComparison.Ordinal)), "the failure is logged");
+
+        // Act
+        File.Delete(StorePath);
+        var connection = await hub.NextConnectionAsync();
+
+        // Assert
+        await connection.WaitForAsync(m => m.Type == "hello");
+        Assert.StartsWith("Error:", log.Lines.First(line => line.Contains("Could not open the agent database", StringComparison.Ordinal)));
+    }
+
     private bool ReportedInStore(string id)
     {
         // The agent holds the store; a second reader connection only reads.
