@@ -41,9 +41,9 @@ internal sealed partial class DeviceAgent
             }
         }
 
-        _connectFailures = 0;
         _lastRefusal = null;
         _logger.LogInformation("Connected to the hub at {Hub} as '{Device}'", _options.Hub, _options.Device);
+        var connectedAt = _time.GetTimestamp();
         try
         {
             await ServeAsync(new AgentChannel(socket), cancellationToken).ConfigureAwait(false);
@@ -57,6 +57,13 @@ internal sealed partial class DeviceAgent
         {
             _connection = null;
             SetState(AgentState.Disconnected);
+        }
+
+        // Only a connection that lasted resets the back-off: a hub that accepts and drops at once must not
+        // cause a reconnect storm.
+        if (_time.GetElapsedTime(connectedAt) >= _options.Heartbeat)
+        {
+            _connectFailures = 0;
         }
 
         return NextDelay();
