@@ -1,4 +1,6 @@
+using System.Reactive.Linq;
 using Isaac.Cli.Shell;
+using Isaac.Core.Devices;
 using Isaac.Core.Hosting;
 using Isaac.Hub;
 using Microsoft.AspNetCore.Builder;
@@ -49,6 +51,10 @@ internal static partial class Commands
 
         using var stop = CancelOnCtrlC.Start(CancellationToken.None, alsoOnTerminate: true);
         Console.Out.WriteLine($"Agent for '{settings.Device}' serving commands routed through {settings.Hub}. Ctrl-C stops it.");
+
+        // Shells on this machine serve the device too; only one process at a time may, so say why nothing happens.
+        using var waiting = agent.States.Where(state => state == AgentState.WaitingForLock).Take(1).Subscribe(_ =>
+            Console.Out.WriteLine($"Another Isaac process on this machine (a shell or agent using {settings.Home}) is serving '{settings.Device}'; waiting to take over when it exits."));
         await agent.RunAsync(stop.Token);
         return 0;
     }

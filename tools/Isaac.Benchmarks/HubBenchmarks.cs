@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using Isaac.Core.Devices;
 using Isaac.Core.Dispatch;
 using Isaac.Core.Hub;
+using Isaac.Core.Manifests;
 using Isaac.Hub;
 using Isaac.Plugins;
 using Microsoft.AspNetCore.Builder;
@@ -33,7 +34,7 @@ internal static class HubBenchmarks
 
         // The agent answers at once: what is measured is the hub, the WebSocket and both stores, not a handler.
         using var stop = new CancellationTokenSource();
-        var agent = new DeviceAgent(new AgentOptions { Hub = new Uri(address), Token = agentToken, Capacity = 64 }, new AgentStore(Path.Combine(work, "agent.db")),
+        var agent = new DeviceAgent(new AgentOptions { Hub = new Uri(address), Token = agentToken, Device = "laptop2", Home = Path.Combine(work, "agent"), Capacity = 64 }, CommandCatalog.Empty,
             (text, _, _) => Task.FromResult(new CommandResult { Command = "noop", Stdout = text }));
         var agentRun = agent.RunAsync(stop.Token);
         using var client = new HubClient(new Uri(address), senderToken);

@@ -1,6 +1,6 @@
 namespace Isaac.Core.Devices;
 
-/// <summary>How a device agent connects to the hub. Vary with <c>with { … }</c>.</summary>
+/// <summary>How a device agent connects to the hub and runs what it is sent. Vary with <c>with { … }</c>.</summary>
 internal sealed record AgentOptions
 {
     /// <summary>The hub's HTTP address (ISAAC_HUB); the agent connects to its <c>/v1/agent</c> WebSocket.</summary>
@@ -9,8 +9,17 @@ internal sealed record AgentOptions
     /// <summary>This device's token (ISAAC_TOKEN), from <c>isaac hub add-device</c>.</summary>
     public required string Token { get; init; }
 
-    /// <summary>Commands run at once; more are rejected as busy. The default is 4.</summary>
+    /// <summary>This device's name (ISAAC_DEVICE), used in messages.</summary>
+    public required string Device { get; init; }
+
+    /// <summary>ISAAC_HOME: the agent keeps <c>agent.db</c> and <c>agent.lock</c> here.</summary>
+    public required string Home { get; init; }
+
+    /// <summary>Parallel commands run at once; sequential commands always run alone. The default is 4.</summary>
     public int Capacity { get; init; } = 4;
+
+    /// <summary>Unfinished commands the hub may hand over at once; they wait their turn here, and more are rejected as busy. The default is 32.</summary>
+    public int Window { get; init; } = 32;
 
     /// <summary>First delay before reconnecting; it doubles (with jitter) up to <see cref="MaxReconnect"/>. The default is 0.5 s.</summary>
     public TimeSpan MinReconnect { get; init; } = TimeSpan.FromMilliseconds(500);
@@ -18,6 +27,46 @@ internal sealed record AgentOptions
     /// <summary>Longest delay between reconnection attempts. The default is 30 s.</summary>
     public TimeSpan MaxReconnect { get; init; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>WebSocket ping interval; a hub silent for twice this long is treated as gone. The default is 15 s.</summary>
-    public TimeSpan Heartbeat { get; init; } = TimeSpan.FromSeconds(15);
+    /// <summary>The agent pings the hub this often; a hub silent for twice this long is treated as gone. The default is 5 s.</summary>
+    public TimeSpan Heartbeat { get; init; } = DefaultHeartbeat;
+
+    /// <summary>The heartbeat the hub assumes for an agent that does not say: 5 s.</summary>
+    public static TimeSpan DefaultHeartbeat { get; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How often an agent waiting for another process on this machine to stop serving the device tries again. The default is 2 s.</summary>
+    public TimeSpan LockRetry { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>The agent database, <c>&lt;Home&gt;/agent.db</c>.</summary>
+    public string StorePath => Path.Combine(Home, "agent.db");
+
+    /// <summary>The lock that makes one process per machine the device's server, <c>&lt;Home&gt;/agent.lock</c>.</summary>
+    public string LockPath => Path.Combine(Home, "agent.lock");
+
+    internal void Validate()
+    {
+        if (Capacity < 1)
+        {
+            throw new ArgumentException($"Capacity must be at least 1; it is {Capacity}.", nameof(Capacity));
+        }
+
+        if (Window < 1)
+        {
+            throw new ArgumentException($"Window must be at least 1; it is {Window}.", nameof(Window));
+        }
+
+        if (Heartbeat <= TimeSpan.Zero)
+        {
+            throw new ArgumentException($"Heartbeat must be positive; it is {Heartbeat}.", nameof(Heartbeat));
+        }
+
+        if (MinReconnect <= TimeSpan.Zero || MaxReconnect < MinReconnect)
+        {
+            throw new ArgumentException($"MinReconnect ({MinReconnect}) must be positive and at most MaxReconnect ({MaxReconnect}).", nameof(MinReconnect));
+        }
+
+        if (LockRetry <= TimeSpan.Zero)
+        {
+            throw new ArgumentException($"LockRetry must be positive; it is {LockRetry}.", nameof(LockRetry));
+        }
+    }
 }

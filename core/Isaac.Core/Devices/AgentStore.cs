@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using Isaac.Core.Hub;
 using Isaac.Core.Internal;
@@ -7,15 +8,71 @@ using Microsoft.Data.Sqlite;
 namespace Isaac.Core.Devices;
 
 /// <summary>One command the hub assigned to this device, as the agent remembers it.</summary>
-internal sealed record Assignment(string Id, string Sender, string Text, string Status, CommandResponse? Result, bool Succeeded, bool Reported);
+internal sealed record Assignment
+{
+    public required string Id { get; init; }
+    public required string Sender { get; init; }
+    public required string Text { get; init; }
+
+    /// <summary><see cref="AgentStore.Received"/>, <see cref="AgentStore.Running"/> or <see cref="AgentStore.Done"/>.</summary>
+    public required string Status { get; init; }
+
+    /// <summary>The hub's sequence number; null from a hub that sends none (then arrival order counts).</summary>
+    public long? Seq { get; init; }
+
+    public bool Parallel { get; init; }
+
+    /// <summary>Arrival order here (the row id): breaks ties, and orders commands from a hub without sequence numbers.</summary>
+    public long Arrival { get; init; }
+
+    /// <summary>Once done: the message type that reports it (completed, failed or in_doubt).</summary>
+    public string? Outcome { get; init; }
+
+    public CommandResponse? Result { get; init; }
+    public string? Reason { get; init; }
+    public bool Reported { get; init; }
+}
 
 /// <summary>
 /// The agent's own record of assignments (<c>&lt;ISAAC_HOME&gt;/agent.db</c>): an assignment is stored before
-/// the hub hears "accepted", and a result is stored before it is reported, so a crash at any point neither
-/// loses a command nor runs it twice.
+/// the hub hears "accepted", "running" is stored before a handler starts, and a result is stored before it is
+/// reported, so a crash at any point neither loses a command nor runs it twice without saying so.
 /// </summary>
+/// <remarks>Only the process holding <c>agent.lock</c> opens it, so one connection serves the whole file.</remarks>
 internal sealed class AgentStore : IDisposable
 {
+    public const string Received = "received";
+    public const string Running = "running";
+    public const string Done = "done";
+
+    // One entry per schema version; entry N upgrades version N to N+1. Never edit a shipped entry.
+    // Version 1 is the table as it was before versioning ("IF NOT EXISTS" adopts files from that time).
+    private static readonly string[] _migrations =
+    [
+        """
+        CREATE TABLE IF NOT EXISTS assignments (
+            id          TEXT    PRIMARY KEY,
+            sender      TEXT    NOT NULL,
+            text        TEXT    NOT NULL,
+            status      TEXT    NOT NULL CHECK (status IN ('received', 'running', 'done')),
+            result      TEXT,
+            succeeded   INTEGER NOT NULL DEFAULT 0,
+            reported    INTEGER NOT NULL DEFAULT 0,
+            received_at TEXT    NOT NULL
+        );
+        """,
+        """
+        ALTER TABLE assignments ADD COLUMN seq INTEGER;
+        ALTER TABLE assignments ADD COLUMN parallel INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE assignments ADD COLUMN outcome TEXT;
+        ALTER TABLE assignments ADD COLUMN reason TEXT;
+        UPDATE assignments SET outcome = CASE succeeded WHEN 0 THEN 'failed' ELSE 'completed' END WHERE status = 'done';
+        CREATE INDEX ix_assignments_open ON assignments (status, seq) WHERE status <> 'done' OR reported = 0;
+        """,
+    ];
+
+    private const string Order = "ORDER BY seq IS NULL, seq, rowid";
+
     private readonly SqliteConnection _connection;
     private readonly Lock _gate = new();
 
@@ -23,45 +80,90 @@ internal sealed class AgentStore : IDisposable
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".");
         _connection = new SqliteConnection($"Data Source={path};Pooling=False;Default Timeout=10");
-        _connection.Open();
-        Execute("""
-            PRAGMA busy_timeout = 10000;
-            PRAGMA journal_mode = WAL;
-            PRAGMA synchronous = FULL;
-            CREATE TABLE IF NOT EXISTS assignments (
-                id          TEXT    PRIMARY KEY,
-                sender      TEXT    NOT NULL,
-                text        TEXT    NOT NULL,
-                status      TEXT    NOT NULL CHECK (status IN ('received', 'running', 'done')),
-                result      TEXT,
-                succeeded   INTEGER NOT NULL DEFAULT 0,
-                reported    INTEGER NOT NULL DEFAULT 0,
-                received_at TEXT    NOT NULL
-            );
-            """);
+        try
+        {
+            _connection.Open();
+            _connection.Execute("PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;");
+            Upgrade();
+        }
+        catch
+        {
+            _connection.Dispose();
+            throw;
+        }
     }
 
-    public Assignment? Get(string id) => Query("SELECT * FROM assignments WHERE id = $id;", ("$id", id)).FirstOrDefault();
+    /// <summary>The schema version this build writes.</summary>
+    public static int SchemaVersion => _migrations.Length;
 
-    /// <summary>Assignments in one state, oldest first.</summary>
-    public IReadOnlyList<Assignment> InState(string status) => Query("SELECT * FROM assignments WHERE status = $status ORDER BY received_at, rowid;", ("$status", status));
+    public Assignment? Get(string id) => Query("SELECT rowid, * FROM assignments WHERE id = $id;", ("$id", id)).FirstOrDefault();
 
-    public IReadOnlyList<Assignment> Unreported() => Query("SELECT * FROM assignments WHERE status = 'done' AND reported = 0 ORDER BY received_at, rowid;");
+    /// <summary>Assignments in one state, in the order they must run.</summary>
+    public IReadOnlyList<Assignment> InState(string status) => Query($"SELECT rowid, * FROM assignments WHERE status = $status {Order};", ("$status", status));
 
-    /// <summary>Stores a new assignment; false when it was already known.</summary>
-    public bool Receive(string id, string sender, string text) =>
-        Execute("INSERT OR IGNORE INTO assignments (id, sender, text, status, received_at) VALUES ($id, $sender, $text, 'received', $now);",
-            ("$id", id), ("$sender", sender), ("$text", text), ("$now", DateTimeOffset.UtcNow.ToString("O", System.Globalization.CultureInfo.InvariantCulture))) > 0;
+    /// <summary>Ids of assignments not yet finished (received or running).</summary>
+    public IReadOnlyList<string> Unfinished() => [.. Query($"SELECT rowid, * FROM assignments WHERE status <> 'done' {Order};").Select(a => a.Id)];
 
-    public void MarkRunning(string id) => Execute("UPDATE assignments SET status = 'running' WHERE id = $id AND status = 'received';", ("$id", id));
+    /// <summary>Finished assignments whose result the hub has not acknowledged.</summary>
+    public IReadOnlyList<Assignment> Unreported() => Query($"SELECT rowid, * FROM assignments WHERE status = 'done' AND reported = 0 {Order};");
 
-    public void Complete(string id, CommandResponse result, bool succeeded) =>
-        Execute("UPDATE assignments SET status = 'done', result = $result, succeeded = $ok WHERE id = $id;",
-            ("$id", id), ("$result", JsonSerializer.Serialize(result, HubJson.Default.CommandResponse)), ("$ok", succeeded));
+    /// <summary>
+    /// Stores a new assignment in one atomic statement: the new row, or null when the id was already known
+    /// (then nothing changed, and the caller must not run it again).
+    /// </summary>
+    public Assignment? Receive(string id, string sender, string text, long? seq, bool parallel)
+    {
+        lock (_gate)
+        {
+            using var command = _connection.Command(
+                "INSERT OR IGNORE INTO assignments (id, sender, text, status, seq, parallel, received_at) VALUES ($id, $sender, $text, 'received', $seq, $parallel, $now) RETURNING rowid;",
+                null, ("$id", id), ("$sender", sender), ("$text", text), ("$seq", seq), ("$parallel", parallel),
+                ("$now", DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture)));
+            return command.ExecuteScalar() is long rowid
+                ? new Assignment { Id = id, Sender = sender, Text = text, Status = Received, Seq = seq, Parallel = parallel, Arrival = rowid }
+                : null;
+        }
+    }
 
-    public void MarkReported(string id) => Execute("UPDATE assignments SET reported = 1 WHERE id = $id;", ("$id", id));
+    /// <summary>Durably marks a received assignment running; false when it was not waiting to run.</summary>
+    public bool MarkRunning(string id) => Execute("UPDATE assignments SET status = 'running' WHERE id = $id AND status = 'received';", ("$id", id)) > 0;
+
+    /// <summary>Puts an interrupted assignment back in line (its manifest says running it again is safe).</summary>
+    public void Requeue(string id) => Execute("UPDATE assignments SET status = 'received' WHERE id = $id AND status = 'running';", ("$id", id));
+
+    /// <summary>Stores the final result; <paramref name="outcome"/> is the report's message type.</summary>
+    public void Finish(string id, string outcome, CommandResponse result, string? reason) =>
+        Execute("UPDATE assignments SET status = 'done', outcome = $outcome, result = $result, succeeded = $ok, reason = $reason, reported = 0 WHERE id = $id AND status <> 'done';",
+            ("$id", id), ("$outcome", outcome), ("$result", JsonSerializer.Serialize(result, HubJson.Default.CommandResponse)),
+            ("$ok", outcome == "completed"), ("$reason", reason));
+
+    public void MarkReported(string id) => Execute("UPDATE assignments SET reported = 1 WHERE id = $id AND status = 'done';", ("$id", id));
 
     public void Dispose() => _connection.Dispose();
+
+    private void Upgrade()
+    {
+        while (true)
+        {
+            using var transaction = _connection.BeginTransaction(deferred: false);
+            var version = (int)_connection.Scalar<long>("PRAGMA user_version;", transaction);
+            if (version > _migrations.Length)
+            {
+                throw new InvalidOperationException(
+                    $"The agent database {_connection.DataSource} has schema version {version}, newer than this Isaac understands ({_migrations.Length}); update Isaac or move the file aside.");
+            }
+
+            if (version == _migrations.Length)
+            {
+                transaction.Commit();
+                return;
+            }
+
+            _connection.Execute(_migrations[version], transaction);
+            _connection.Execute($"PRAGMA user_version = {version + 1};", transaction);
+            transaction.Commit();
+        }
+    }
 
     private List<Assignment> Query(string sql, params (string Name, object? Value)[] parameters)
     {
@@ -73,8 +175,20 @@ internal sealed class AgentStore : IDisposable
             while (reader.Read())
             {
                 var result = reader["result"] as string;
-                rows.Add(new Assignment((string)reader["id"], (string)reader["sender"], (string)reader["text"], (string)reader["status"],
-                    result is null ? null : JsonSerializer.Deserialize(result, HubJson.Default.CommandResponse), (long)reader["succeeded"] != 0, (long)reader["reported"] != 0));
+                rows.Add(new Assignment
+                {
+                    Id = (string)reader["id"],
+                    Sender = (string)reader["sender"],
+                    Text = (string)reader["text"],
+                    Status = (string)reader["status"],
+                    Seq = reader["seq"] as long?,
+                    Parallel = (long)reader["parallel"] != 0,
+                    Arrival = (long)reader["rowid"],
+                    Outcome = reader["outcome"] as string,
+                    Result = result is null ? null : JsonSerializer.Deserialize(result, HubJson.Default.CommandResponse),
+                    Reason = reader["reason"] as string,
+                    Reported = (long)reader["reported"] != 0,
+                });
             }
 
             return rows;

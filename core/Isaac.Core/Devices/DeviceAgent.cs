@@ -1,10 +1,8 @@
-using System.Collections.Concurrent;
-using System.Diagnostics;
-using System.Net.WebSockets;
-using System.Text.Json;
+using System.Reactive.Linq;
+using System.Reactive.Subjects;
 using Isaac.Core.Dispatch;
-using Isaac.Core.Hub;
-using Isaac.Core.Queue;
+using Isaac.Core.Internal;
+using Isaac.Core.Manifests;
 using Isaac.Plugins;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -15,213 +13,241 @@ namespace Isaac.Core.Devices;
 internal delegate Task<CommandResult> RoutedRunner(string text, string sender, CancellationToken cancellationToken);
 
 /// <summary>
-/// Keeps this device connected to the hub (<c>isaac agent</c>, or inside an interactive shell): receives
-/// assignments, persists each before acknowledging it, runs it through the dispatcher under the remote tier
-/// policy, and reports the result — now, or when the hub is back.
+/// Serves this device's routed commands (<c>isaac agent</c>, or inside an interactive shell): one process per
+/// machine holds <c>agent.lock</c> and with it <c>agent.db</c>; it keeps a hub connection (heartbeats, reconnects
+/// with back-off), stores each assignment before acknowledging it, runs assignments in the hub's order
+/// (parallel ones overlap up to the capacity, others run alone), and reports results — now, or when the hub is back.
 /// </summary>
-internal sealed class DeviceAgent(AgentOptions options, AgentStore store, RoutedRunner run, ILogger<DeviceAgent>? logger = null)
+internal sealed partial class DeviceAgent : IAsyncDisposable
 {
-    private readonly ILogger _logger = logger ?? NullLogger<DeviceAgent>.Instance;
-    private readonly ConcurrentDictionary<string, Task> _running = new(StringComparer.Ordinal);
-    private AgentChannel? _connection;
+    private readonly AgentOptions _options;
+    private readonly CommandCatalog _catalog;
+    private readonly RoutedRunner _run;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly BehaviorSubject<AgentState> _state = new(AgentState.Starting);
+    private readonly Lock _stateGate = new();
+    private readonly CancellationTokenSource _shutdown = new();
+    private Task? _main;
+    private int _disposed;
 
-    /// <summary>Connects, serves and reconnects with back-off until <paramref name="cancellationToken"/> fires; owns the store from then on.</summary>
+    // Opened only once the machine lock is held; owned by the main task from then on.
+    private AgentStore? _store;
+
+    /// <param name="catalog">This device's commands: an interrupted command is re-run only if its manifest says <c>idempotent</c>.</param>
+    public DeviceAgent(AgentOptions options, CommandCatalog catalog, RoutedRunner run, TimeProvider? time = null, ILogger<DeviceAgent>? logger = null)
+    {
+        options.Validate();
+        _options = options;
+        _catalog = catalog;
+        _run = run;
+        _time = time ?? TimeProvider.System;
+        _logger = logger ?? NullLogger<DeviceAgent>.Instance;
+        States = _state.DistinctUntilChanged();
+    }
+
+    /// <summary>The current state on subscribe, then each change. Completes when the agent is disposed.</summary>
+    public IObservable<AgentState> States { get; }
+
+    /// <summary>Starts serving in the background; the first step is waiting for the machine's agent lock. Calling it again does nothing.</summary>
+    public void Start() => _main ??= Task.Run(() => MainAsync(_shutdown.Token));
+
+    /// <summary>Serves until <paramref name="cancellationToken"/> fires, then stops and releases the lock.</summary>
     public async Task RunAsync(CancellationToken cancellationToken)
     {
-        Recover(cancellationToken);
-        var failures = 0;
-        while (!cancellationToken.IsCancellationRequested)
+        Start();
+        var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using (cancellationToken.Register(() => stopped.TrySetResult()).ConfigureAwait(false))
+        {
+            await Task.WhenAny(_main ?? Task.CompletedTask, stopped.Task).ConfigureAwait(false);
+        }
+
+        await DisposeAsync().ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        await _shutdown.CancelAsync().ConfigureAwait(false);
+        if (_main is { } main)
+        {
+            await main.ConfigureAwait(false);
+        }
+
+        SetState(AgentState.Stopped);
+        lock (_stateGate)
+        {
+            _state.OnCompleted();
+        }
+
+        _state.Dispose();
+        _shutdown.Dispose();
+    }
+
+    private void SetState(AgentState state)
+    {
+        lock (_stateGate)
+        {
+            if (!_state.IsDisposed)
+            {
+                _state.OnNext(state);
+            }
+        }
+    }
+
+    // Nothing may end the agent silently: an unexpected failure is logged, everything is let go (the lock too,
+    // so another process may serve meanwhile), and serving starts over from the database after a pause.
+    private async Task MainAsync(CancellationToken cancellationToken)
+    {
+        while (true)
         {
             try
             {
-                using var socket = new ClientWebSocket();
-                socket.Options.SetRequestHeader("Authorization", "Bearer " + options.Token);
-                socket.Options.KeepAliveInterval = options.Heartbeat;
-                socket.Options.KeepAliveTimeout = options.Heartbeat * 2;
-                await socket.ConnectAsync(AgentUri(options.Hub), cancellationToken).ConfigureAwait(false);
-                failures = 0;
-                _logger.LogInformation("Connected to the hub at {Hub}", options.Hub);
-                await ServeAsync(new AgentChannel(socket), cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is WebSocketException or HttpRequestException or IOException or JsonException && !cancellationToken.IsCancellationRequested)
-            {
-                _logger.LogWarning("Hub connection failed or ended: {Reason}", ex.Message);
+                await ServeMachineAsync(cancellationToken).ConfigureAwait(false);
+                return;
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
-                break;
+                return;
+            }
+            catch (Exception ex)
+            {
+                _logger.LogError(ex, "The device agent for '{Device}' failed; starting again in {Wait}", _options.Device, _options.MaxReconnect);
             }
 
-            _connection = null;
-            var delay = Backoff.Delay(++failures, options.MinReconnect, options.MaxReconnect, Random.Shared);
             try
             {
-                await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+                await Task.Delay(_options.MaxReconnect, _time, cancellationToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
-                break;
+                return;
             }
         }
-
-        await Task.WhenAll(_running.Values).ConfigureAwait(false);
-        store.Dispose();
     }
 
-    // After a restart: run what was received but never started; what was running when the process died
-    // is reported failed rather than run again (it may have had effects already).
-    private void Recover(CancellationToken cancellationToken)
+    private async Task ServeMachineAsync(CancellationToken cancellationToken)
     {
-        foreach (var interrupted in store.InState("running"))
+        using var machineLock = await AcquireLockAsync(cancellationToken).ConfigureAwait(false);
+        try
         {
-            store.Complete(interrupted.Id, CommandResponse.Fail($"The agent on this device stopped while '{interrupted.Text}' was running; it was not run again."), succeeded: false);
-        }
-
-        foreach (var received in store.InState("received"))
-        {
-            Start(received, cancellationToken);
-        }
-    }
-
-    private async Task ServeAsync(AgentChannel connection, CancellationToken cancellationToken)
-    {
-        _connection = connection;
-        await connection.SendAsync(new AgentMessage { Type = "hello", Capacity = options.Capacity, Holding = [.. _running.Keys] }, cancellationToken).ConfigureAwait(false);
-        foreach (var done in store.Unreported())
-        {
-            await ReportAsync(done, cancellationToken).ConfigureAwait(false);
-        }
-
-        while (await connection.ReceiveAsync(cancellationToken).ConfigureAwait(false) is { } message)
-        {
-            switch (message)
+            _store = await OpenStoreAsync(cancellationToken).ConfigureAwait(false);
+            Recover(_store);
+            SetState(AgentState.Disconnected);
+            var loop = new BackgroundLoop("device agent", ConnectPassAsync, _time, _logger);
+            await using (loop.ConfigureAwait(false))
             {
-                case { Type: "assign", Id: { } id, Text: { } text, Sender: { } sender }:
-                    await AssignedAsync(id, text, sender, cancellationToken).ConfigureAwait(false);
-                    break;
-                case { Type: "ack", Id: { } id }:
-                    store.MarkReported(id);
-                    break;
+                loop.Start();
+                await Task.Delay(Timeout.InfiniteTimeSpan, _time, cancellationToken).ConfigureAwait(false);
             }
         }
+        finally
+        {
+            // Stopping: the connection is closed; what runs now is cancelled and stays "running", to be dealt with
+            // (in doubt, or re-run if idempotent) by whichever process serves the device next. What waits to run
+            // stays "received" in the database and is read back from there.
+            await StopRunningAsync().ConfigureAwait(false);
+            lock (_gate)
+            {
+                _waiting.Clear();
+            }
+
+            _store?.Dispose();
+            _store = null;
+        }
     }
 
-    private async Task AssignedAsync(string id, string text, string sender, CancellationToken cancellationToken)
+    // Several shells and `isaac agent` may share one ISAAC_HOME: the one holding the lock serves the device,
+    // the others wait. The OS drops the lock when its process dies, however it dies.
+    private async Task<FileStream> AcquireLockAsync(CancellationToken cancellationToken)
     {
-        if (store.Get(id) is { } known)
+        var announced = false;
+        while (true)
         {
-            // Sent again (the hub never heard our answer): answer again, never run again.
-            await (known.Status == "done"
-                ? ReportAsync(known, cancellationToken)
-                : SendAsync(new AgentMessage { Type = "accepted", Id = id }, cancellationToken)).ConfigureAwait(false);
-            return;
-        }
+            cancellationToken.ThrowIfCancellationRequested();
+            if (TryLock(_options.LockPath) is { } held)
+            {
+                if (announced)
+                {
+                    _logger.LogInformation("This process now serves device '{Device}'", _options.Device);
+                }
 
-        if (_running.Count >= options.Capacity)
-        {
-            await SendAsync(new AgentMessage { Type = "rejected", Id = id, Reason = $"busy: {_running.Count} command(s) already running (capacity {options.Capacity})" }, cancellationToken).ConfigureAwait(false);
-            return;
-        }
+                return held;
+            }
 
-        store.Receive(id, sender, text);
-        FaultInjection.At("after-persist");
-        await SendAsync(new AgentMessage { Type = "accepted", Id = id }, cancellationToken).ConfigureAwait(false);
-        Start(new Assignment(id, sender, text, "received", null, false, false), cancellationToken);
+            if (!announced)
+            {
+                announced = true;
+                _logger.LogInformation("Another process on this machine serves device '{Device}' ({Lock}); waiting to take over", _options.Device, _options.LockPath);
+                SetState(AgentState.WaitingForLock);
+            }
+
+            await Task.Delay(_options.LockRetry, _time, cancellationToken).ConfigureAwait(false);
+        }
     }
 
-    private void Start(Assignment assignment, CancellationToken cancellationToken)
+    private static FileStream? TryLock(string path)
     {
-        // The slot is taken before the work starts: a fast command must not finish (and free its slot)
-        // before the slot was even recorded, or the count of running commands would drift upwards.
-        var slot = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _running[assignment.Id] = slot.Task;
-        _ = Task.Run(async () =>
+        try
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(path) ?? ".");
+            return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // Held by another process (or not ours to take): either way, wait and try again.
+            return null;
+        }
+    }
+
+    private async Task<AgentStore> OpenStoreAsync(CancellationToken cancellationToken)
+    {
+        while (true)
         {
             try
             {
-                store.MarkRunning(assignment.Id);
-                await SendAsync(new AgentMessage { Type = "running", Id = assignment.Id }, cancellationToken).ConfigureAwait(false);
-                _logger.LogInformation("Running #{Id} from {Sender}: {Text}", assignment.Id, assignment.Sender, assignment.Text);
-                var result = await run(assignment.Text, assignment.Sender, cancellationToken).ConfigureAwait(false);
-                var response = new CommandResponse
-                {
-                    Status = result.Status,
-                    Stdout = result.Stdout,
-                    Stderr = result.Stderr,
-                    Kind = result.Kind,
-                    Meta = result.Error is { } error ? new Dictionary<string, string>(result.Meta) { ["error"] = error.ToWire() } : result.Meta,
-                    Table = result.Table,
-                    ExitCode = result.ExitCode,
-                };
-                store.Complete(assignment.Id, response, result.Succeeded);
-                FaultInjection.At("after-run");
-
-                // The slot is free before the hub hears "completed": it assigns the next command on that message.
-                _running.TryRemove(assignment.Id, out _);
-                if (store.Get(assignment.Id) is { } done)
-                {
-                    await ReportAsync(done, cancellationToken).ConfigureAwait(false);
-                }
+                return new AgentStore(_options.StorePath);
             }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            catch (Exception ex) when (ex is Microsoft.Data.Sqlite.SqliteException or InvalidOperationException or IOException or UnauthorizedAccessException)
             {
-                // Shutting down; a received or running row is dealt with at the next start.
+                _logger.LogError(ex, "Could not open the agent database {Path}; trying again in {Wait}", _options.StorePath, _options.MaxReconnect);
+                await Task.Delay(_options.MaxReconnect, _time, cancellationToken).ConfigureAwait(false);
             }
-            finally
+        }
+    }
+
+    // After a restart (or a takeover from another process): what was running when its server stopped is in
+    // doubt — it may have had its effect — so it runs again only when its manifest says that is safe; what was
+    // received but never started runs in order.
+    private void Recover(AgentStore store)
+    {
+        foreach (var interrupted in store.InState(AgentStore.Running))
+        {
+            if (IsIdempotent(interrupted.Text))
             {
-                _running.TryRemove(assignment.Id, out _);
-                slot.TrySetResult();
+                _logger.LogWarning("#{Id} '{Text}' was running when the agent stopped; its manifest says it is idempotent, so it runs again", interrupted.Id, interrupted.Text);
+                store.Requeue(interrupted.Id);
+                continue;
             }
-        }, CancellationToken.None);
-    }
 
-    private Task ReportAsync(Assignment done, CancellationToken cancellationToken) =>
-        SendAsync(new AgentMessage
-        {
-            Type = done.Succeeded ? "completed" : "failed",
-            Id = done.Id,
-            Result = done.Result,
-            Reason = done.Succeeded ? null : done.Result?.Stderr,
-        }, cancellationToken);
-
-    // Sending while disconnected is not an error: what matters is stored and goes out on reconnect.
-    private async Task SendAsync(AgentMessage message, CancellationToken cancellationToken)
-    {
-        if (_connection is not { } connection)
-        {
-            return;
+            var reason = InDoubtReason(interrupted.Text);
+            _logger.LogWarning("#{Id}: {Reason}", interrupted.Id, reason);
+            store.Finish(interrupted.Id, "in_doubt", CommandResponse.Fail(reason), reason);
         }
 
-        try
+        foreach (var received in store.InState(AgentStore.Received))
         {
-            await connection.SendAsync(message, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is WebSocketException or ObjectDisposedException or InvalidOperationException)
-        {
-            _logger.LogInformation("Could not send {Type} for #{Id} now: {Reason}", message.Type, message.Id, ex.Message);
+            Enqueue(received);
         }
     }
 
-    private static Uri AgentUri(Uri hub)
-    {
-        var builder = new UriBuilder(new Uri(hub, "/v1/agent")) { Scheme = hub.Scheme == Uri.UriSchemeHttps ? "wss" : "ws" };
-        return builder.Uri;
-    }
-}
+    private string InDoubtReason(string text) =>
+        $"The agent on {_options.Device} stopped while '{text}' was running; it may or may not have run. Run it again by hand if needed.";
 
-/// <summary>
-/// Test-only crash points: with <c>ISAAC_AGENT_FAULT=&lt;point&gt;</c> the process kills itself (SIGKILL) there,
-/// exactly as <c>kill -9</c> would, so tests can prove recovery from that instant.
-/// </summary>
-internal static class FaultInjection
-{
-    private static readonly string? _point = Environment.GetEnvironmentVariable("ISAAC_AGENT_FAULT");
-
-    public static void At(string point)
-    {
-        if (_point == point)
-        {
-            Process.GetCurrentProcess().Kill();
-        }
-    }
+    private bool IsIdempotent(string text) =>
+        ParsedInput.Parse(text, _catalog) is { Kind: InputKind.Meta, Match: { } match } && match.Command.Manifest.Queue.Idempotent;
 }

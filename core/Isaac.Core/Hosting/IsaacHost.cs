@@ -93,10 +93,11 @@ internal sealed class IsaacHost : IAsyncDisposable
             return null;
         }
 
-        var store = new AgentStore(Path.Combine(Settings.Home, "agent.db"));
-        return new DeviceAgent(new AgentOptions { Hub = new Uri(address), Token = token, Capacity = capacity }, store,
+        // The agent opens agent.db itself, once it holds the machine's agent lock: another process may be serving.
+        var options = new AgentOptions { Hub = new Uri(address), Token = token, Device = Settings.Device, Home = Settings.Home, Capacity = capacity };
+        return new DeviceAgent(options, Catalog,
             (text, sender, cancellationToken) => Dispatcher.DispatchAsync(text, Session(interactive: false, terminalWidth: 200, online: true) with { Origin = sender }, Settings.Home, cancellationToken),
-            _logs.CreateLogger<DeviceAgent>());
+            TimeProvider.System, _logs.CreateLogger<DeviceAgent>());
     }
 
     public async ValueTask DisposeAsync()

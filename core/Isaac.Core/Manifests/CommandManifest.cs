@@ -86,4 +86,7 @@ internal sealed record QueuePolicySpec
 
     /// <summary>May be delivered in one batch with neighbouring parallel commands; otherwise it is a barrier.</summary>
     public bool Parallel { get; init; }
+
+    /// <summary>Running it twice has the same effect as once: a routed copy interrupted mid-run is run again instead of being reported in doubt. The default is false.</summary>
+    public bool Idempotent { get; init; }
 }

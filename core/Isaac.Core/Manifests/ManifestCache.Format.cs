@@ -45,6 +45,7 @@ internal sealed partial class ManifestCache
                     TtlSeconds = reader.ReadBoolean() ? reader.ReadInt32() : null,
                     CoalesceKey = ReadOptional(reader),
                     Parallel = reader.ReadBoolean(),
+                    Idempotent = reader.ReadBoolean(),
                 },
             };
             entries.Add(new CachedManifest(path, stamp, manifest));
@@ -88,6 +89,7 @@ internal sealed partial class ManifestCache
 
             WriteOptional(writer, m.Queue.CoalesceKey);
             writer.Write(m.Queue.Parallel);
+            writer.Write(m.Queue.Idempotent);
         }
     }
 

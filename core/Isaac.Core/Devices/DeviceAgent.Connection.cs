@@ -1,0 +1,293 @@
+using System.Net;
+using System.Net.WebSockets;
+using System.Text.Json;
+using Isaac.Core.Hub;
+using Isaac.Core.Queue;
+using Microsoft.Extensions.Logging;
+
+namespace Isaac.Core.Devices;
+
+// The hub connection: one BackgroundLoop pass connects and serves until the connection ends, and returns the
+// wait before reconnecting; the loop logs and retries anything unexpected, so nothing ends the agent silently.
+internal sealed partial class DeviceAgent
+{
+    private static readonly TimeSpan _minConnectTimeout = TimeSpan.FromSeconds(10);
+
+    private volatile AgentChannel? _connection;
+    private int _connectFailures;
+    private HttpStatusCode? _lastRefusal;
+    private long _lastHeard;
+
+    private async Task<TimeSpan> ConnectPassAsync(CancellationToken cancellationToken)
+    {
+        SetState(AgentState.Disconnected);
+        using var socket = new ClientWebSocket();
+        socket.Options.CollectHttpResponseDetails = true;
+        socket.Options.SetRequestHeader("Authorization", "Bearer " + _options.Token);
+
+        // Liveness is the application's ping/pong below, which the hub also watches.
+        socket.Options.KeepAliveInterval = TimeSpan.Zero;
+
+        using (var connectTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+        {
+            connectTimeout.CancelAfter(Max(_options.Heartbeat * 2, _minConnectTimeout));
+            try
+            {
+                await socket.ConnectAsync(AgentUri(_options.Hub), connectTimeout.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is WebSocketException or HttpRequestException or IOException or OperationCanceledException)
+            {
+                return Refused(socket.HttpStatusCode, ex);
+            }
+        }
+
+        _lastRefusal = null;
+        _logger.LogInformation("Connected to the hub at {Hub} as '{Device}'", _options.Hub, _options.Device);
+        var connectedAt = _time.GetTimestamp();
+        try
+        {
+            await ServeAsync(new AgentChannel(socket), cancellationToken).ConfigureAwait(false);
+            _logger.LogInformation("The hub at {Hub} closed the connection", _options.Hub);
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is WebSocketException or IOException or OperationCanceledException or ObjectDisposedException)
+        {
+            _logger.LogWarning("The hub connection ended: {Reason}", ex.Message);
+        }
+        finally
+        {
+            _connection = null;
+            SetState(AgentState.Disconnected);
+        }
+
+        // Only a connection that lasted resets the back-off: a hub that accepts and drops at once must not
+        // cause a reconnect storm.
+        if (_time.GetElapsedTime(connectedAt) >= _options.Heartbeat)
+        {
+            _connectFailures = 0;
+        }
+
+        return NextDelay();
+    }
+
+    private TimeSpan Refused(HttpStatusCode status, Exception ex)
+    {
+        // Each kind of refusal is said once until a connection succeeds: a waiting agent must not flood the log.
+        var first = _lastRefusal != status;
+        _lastRefusal = status;
+        switch (status)
+        {
+            case HttpStatusCode.Conflict:
+                if (first)
+                {
+                    _logger.LogWarning("Device '{Device}' is already served by another agent; waiting", _options.Device);
+                }
+
+                return NextDelay();
+            case HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden:
+                if (first)
+                {
+                    _logger.LogError("The hub at {Hub} refused this device's token ({Status}); check ISAAC_TOKEN (from 'isaac hub add-device {Device}'). Trying again every {Wait}",
+                        _options.Hub, (int)status, _options.Device, _options.MaxReconnect);
+                }
+
+                return _options.MaxReconnect;
+            default:
+                _logger.LogWarning("Could not connect to the hub at {Hub}: {Reason}", _options.Hub, ex.Message);
+                return NextDelay();
+        }
+    }
+
+    private TimeSpan NextDelay() => Backoff.Delay(++_connectFailures, _options.MinReconnect, _options.MaxReconnect, Random.Shared);
+
+    private async Task ServeAsync(AgentChannel channel, CancellationToken cancellationToken)
+    {
+        if (_store is not { } store)
+        {
+            return;
+        }
+
+        Touch();
+        await channel.SendAsync(new AgentMessage
+        {
+            Type = "hello",
+            Capacity = _options.Capacity,
+            Window = _options.Window,
+            HeartbeatMs = (int)_options.Heartbeat.TotalMilliseconds,
+            Holding = store.Unfinished(),
+        }, cancellationToken).ConfigureAwait(false);
+        _connection = channel;
+        SetState(AgentState.Connected);
+
+        // Results the hub has not acknowledged go out on every connection until it does.
+        foreach (var done in store.Unreported())
+        {
+            await ReportAsync(done, cancellationToken).ConfigureAwait(false);
+        }
+
+        using var connection = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var heartbeat = HeartbeatAsync(channel, connection.Token);
+        try
+        {
+            while (true)
+            {
+                AgentMessage? message;
+                try
+                {
+                    message = await channel.ReceiveAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (JsonException ex)
+                {
+                    // A whole message was read; the socket is still at a message boundary and usable.
+                    Touch();
+                    _logger.LogWarning("Ignored a malformed message from the hub: {Reason}", ex.Message);
+                    continue;
+                }
+
+                if (message is null)
+                {
+                    return;
+                }
+
+                Touch();
+                await HandleAsync(store, message, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            await connection.CancelAsync().ConfigureAwait(false);
+            await heartbeat.ConfigureAwait(false);
+        }
+    }
+
+    // Pings every heartbeat. A hub silent for twice that long (frozen, or a dead network path that TCP has not
+    // noticed) is given up on: the socket is aborted, the receive loop ends, and the pass reconnects. Silence only
+    // counts once a ping has gone unanswered for a whole heartbeat, so a stall in this process (start-up, GC, a
+    // starved thread pool) is not blamed on the hub.
+    private async Task HeartbeatAsync(AgentChannel channel, CancellationToken cancellationToken)
+    {
+        // Checked twice per heartbeat, so a silent hub is noticed after two heartbeats, not three.
+        var tick = _options.Heartbeat / 2;
+        var lastPing = Volatile.Read(ref _lastHeard);
+        long? unanswered = null;
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(tick, _time, cancellationToken).ConfigureAwait(false);
+                var lastHeard = Volatile.Read(ref _lastHeard);
+                if (unanswered is { } pinged && lastHeard >= pinged)
+                {
+                    unanswered = null;
+                }
+
+                var silence = _time.GetElapsedTime(lastHeard);
+                if (unanswered is { } waiting && silence >= _options.Heartbeat * 2 && _time.GetElapsedTime(waiting) >= _options.Heartbeat)
+                {
+                    _logger.LogWarning("The hub at {Hub} has been silent for {Silence:0.0} s; reconnecting", _options.Hub, silence.TotalSeconds);
+                    channel.Abort();
+                    return;
+                }
+
+                if (_time.GetElapsedTime(lastPing) < _options.Heartbeat)
+                {
+                    continue;
+                }
+
+                lastPing = _time.GetTimestamp();
+                unanswered ??= lastPing;
+                using var sending = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                sending.CancelAfter(_options.Heartbeat);
+                await channel.SendAsync(new AgentMessage { Type = "ping" }, sending.Token).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The connection ended.
+        }
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException or IOException or InvalidOperationException)
+        {
+            _logger.LogWarning("Could not ping the hub at {Hub}: {Reason}; reconnecting", _options.Hub, ex.Message);
+            channel.Abort();
+        }
+    }
+
+    private void Touch() => Volatile.Write(ref _lastHeard, _time.GetTimestamp());
+
+    private async Task HandleAsync(AgentStore store, AgentMessage message, CancellationToken cancellationToken)
+    {
+        switch (message)
+        {
+            case { Type: "assign", Id: { Length: > 0 } id, Text: { } text, Sender: { } sender }:
+                await AssignedAsync(store, id, text, sender, message.Seq, message.Parallel ?? false, cancellationToken).ConfigureAwait(false);
+                break;
+            case { Type: "ack", Id: { } id }:
+                store.MarkReported(id);
+                break;
+            case { Type: "pong" }:
+                break;
+            default:
+                _logger.LogWarning("Ignored an unexpected message from the hub: type '{Type}', id '{Id}'", message.Type, message.Id);
+                break;
+        }
+    }
+
+    private async Task AssignedAsync(AgentStore store, string id, string text, string sender, long? seq, bool parallel, CancellationToken cancellationToken)
+    {
+        if (Unfinished >= _options.Window && store.Get(id) is null)
+        {
+            await SendAsync(new AgentMessage { Type = "rejected", Id = id, Reason = $"busy: {Unfinished} unfinished command(s) already here (window {_options.Window})" }, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        // One atomic insert decides: a second copy of an assignment (the hub never heard our answer, or
+        // resent it on a new connection) finds the row and is answered from it, never run again.
+        if (store.Receive(id, sender, text, seq, parallel) is not { } received)
+        {
+            if (store.Get(id) is { Status: AgentStore.Done } done)
+            {
+                await ReportAsync(done, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await SendAsync(new AgentMessage { Type = "accepted", Id = id }, cancellationToken).ConfigureAwait(false);
+            }
+
+            return;
+        }
+
+        FaultInjection.At("after-persist");
+        await SendAsync(new AgentMessage { Type = "accepted", Id = id }, cancellationToken).ConfigureAwait(false);
+        Enqueue(received);
+    }
+
+    private Task ReportAsync(Assignment done, CancellationToken cancellationToken) =>
+        SendAsync(done.Outcome == "in_doubt"
+            ? new AgentMessage { Type = "in_doubt", Id = done.Id, Reason = done.Reason }
+            : new AgentMessage { Type = done.Outcome ?? "failed", Id = done.Id, Result = done.Result, Reason = done.Reason }, cancellationToken);
+
+    // Sending while disconnected is not an error: what matters is stored and goes out on reconnect.
+    private async Task SendAsync(AgentMessage message, CancellationToken cancellationToken)
+    {
+        if (_connection is not { } connection)
+        {
+            return;
+        }
+
+        try
+        {
+            await connection.SendAsync(message, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is WebSocketException or ObjectDisposedException or InvalidOperationException or IOException)
+        {
+            _logger.LogInformation("Could not send {Type} for #{Id} now: {Reason}", message.Type, message.Id, ex.Message);
+        }
+    }
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+
+    private static Uri AgentUri(Uri hub)
+    {
+        var builder = new UriBuilder(new Uri(hub, "/v1/agent")) { Scheme = hub.Scheme == Uri.UriSchemeHttps ? "wss" : "ws" };
+        return builder.Uri;
+    }
+}
