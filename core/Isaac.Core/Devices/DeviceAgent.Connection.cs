@@ -277,8 +277,11 @@ internal sealed partial class DeviceAgent
         {
             await connection.SendAsync(message, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is WebSocketException or ObjectDisposedException or InvalidOperationException or IOException)
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
+            // A socket aborted mid-send throws OperationCanceledException although nobody cancelled us: that, like every
+            // other transport failure, must not escape, or a command marked "running" would never run (seen in the
+            // flapping-hub test: the command was stuck "running" at the agent for the rest of the session).
             _logger.LogInformation("Could not send {Type} for #{Id} now: {Reason}", message.Type, message.Id, ex.Message);
         }
     }
