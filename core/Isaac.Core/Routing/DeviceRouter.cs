@@ -131,9 +131,15 @@ internal sealed class DeviceRouter(CommandCatalog catalog, CommandQueue queue, H
 
     private async Task<RouteOutcome> ResultAsync(RouteRequest request, string hubId, CancellationToken cancellationToken)
     {
+        // Waiting makes sense only for a device that is there to run it; an offline one gets it when it connects.
+        var current = await WaitAsync(hubId, TimeSpan.Zero, cancellationToken).ConfigureAwait(false);
         var wait = request.Deadline is { } deadline ? deadline - _time.GetUtcNow() : TimeSpan.Zero;
-        var current = await WaitAsync(hubId, wait > TimeSpan.Zero ? wait : TimeSpan.Zero, cancellationToken).ConfigureAwait(false)
-            ?? new RoutedCommand { Id = hubId, Target = request.Target, Text = request.Text, Status = RoutedStatus.Accepted };
+        if (current is { TargetOnline: true, IsFinished: false } && wait > TimeSpan.Zero)
+        {
+            current = await WaitAsync(hubId, wait, cancellationToken).ConfigureAwait(false) ?? current;
+        }
+
+        current ??= new RoutedCommand { Id = hubId, Target = request.Target, Text = request.Text, Status = RoutedStatus.Accepted };
         await queue.TrackRoutedAsync(current, cancellationToken).ConfigureAwait(false);
         if (current.IsFinished)
         {

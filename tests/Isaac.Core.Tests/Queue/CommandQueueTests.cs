@@ -50,7 +50,7 @@ public sealed class CommandQueueTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_sequential_command_is_claimed_alone_and_blocks_its_target_until_done()
+    public async Task A_targets_commands_travel_together_in_order_and_block_it_while_in_flight()
     {
         var a = await EnqueueAsync("/a");
         var b = await EnqueueAsync("/b");
@@ -58,30 +58,26 @@ public sealed class CommandQueueTests : IAsyncLifetime
         var first = await ClaimIdsAsync();
         var whileInFlight = await ClaimIdsAsync();
         await _queue.MarkDoneAsync(first);
+        var c = await EnqueueAsync("/c");
         var next = await ClaimIdsAsync();
 
-        Assert.Equal([a.Id], first);
+        Assert.Equal([a.Id, b.Id], first);
         Assert.Empty(whileInFlight);
-        Assert.Equal([b.Id], next);
+        Assert.Equal([c.Id], next);
     }
 
     [Fact]
-    public async Task Consecutive_parallel_commands_are_claimed_as_one_batch_up_to_the_next_sequential_one()
+    public async Task Sequential_and_parallel_commands_are_claimed_together_with_their_flags_the_device_keeps_the_barriers()
     {
         var p1 = await EnqueueAsync("/p1", parallel: true);
         var p2 = await EnqueueAsync("/p2", parallel: true);
         var s = await EnqueueAsync("/s");
         var p3 = await EnqueueAsync("/p3", parallel: true);
 
-        var batch = await _queue.ClaimAsync();
-        await _queue.MarkDoneAsync(batch[0].Commands.Select(c => c.Id).ToArray());
-        var barrier = await ClaimIdsAsync();
-        await _queue.MarkDoneAsync(barrier);
-        var last = await ClaimIdsAsync();
+        var batch = Assert.Single(await _queue.ClaimAsync()).Commands;
 
-        Assert.Equal([p1.Id, p2.Id], Assert.Single(batch).Commands.Select(c => c.Id));
-        Assert.Equal([s.Id], barrier);
-        Assert.Equal([p3.Id], last);
+        Assert.Equal([p1.Id, p2.Id, s.Id, p3.Id], batch.Select(c => c.Id));
+        Assert.Equal([true, true, false, true], batch.Select(c => c.Parallel));
     }
 
     [Fact]
@@ -102,13 +98,13 @@ public sealed class CommandQueueTests : IAsyncLifetime
     {
         var l1 = await EnqueueAsync("/l1", target: "laptop");
         var d1 = await EnqueueAsync("/d1", target: "desktop");
-        await EnqueueAsync("/l2", target: "laptop");
+        var l2 = await EnqueueAsync("/l2", target: "laptop");
         var mine = await EnqueueAsync("/local", target: null);
 
         var batches = await _queue.ClaimAsync();
 
         Assert.Equal(3, batches.Count);
-        Assert.Equal([l1.Id], batches.Single(b => b.Target == "laptop").Commands.Select(c => c.Id));
+        Assert.Equal([l1.Id, l2.Id], batches.Single(b => b.Target == "laptop").Commands.Select(c => c.Id));
         Assert.Equal([d1.Id], batches.Single(b => b.Target == "desktop").Commands.Select(c => c.Id));
         Assert.Equal([mine.Id], batches.Single(b => b.Target is null).Commands.Select(c => c.Id));
     }
