@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
-using Isaac.Core.Hub;
+using Isaac.Core.Wire;
 using Isaac.Hub.Internal;
 using Isaac.Plugins;
 using Microsoft.Extensions.Logging;

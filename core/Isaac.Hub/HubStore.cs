@@ -1,8 +1,8 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using Isaac.Core.Hub;
 using Isaac.Core.Internal;
+using Isaac.Core.Wire;
 using Isaac.Plugins;
 using Microsoft.Data.Sqlite;
 

@@ -1,9 +1,9 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using Isaac.Core.Hub;
 using Isaac.Core.Queue;
 using Isaac.Core.Sync;
+using Isaac.Core.Wire;
 using Isaac.Hub;
 using Isaac.Plugins;
 using Microsoft.AspNetCore.Builder;

@@ -1,6 +1,6 @@
-using Isaac.Core.Hub;
 using Isaac.Core.Internal;
 using Isaac.Core.Queue;
+using Isaac.Core.Wire;
 using Isaac.Plugins;
 
 namespace Isaac.Cli.Shell;

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
-using Isaac.Core.Hub;
 using Isaac.Core.Internal;
+using Isaac.Core.Wire;
 using Isaac.Plugins;
 using Microsoft.Data.Sqlite;
 

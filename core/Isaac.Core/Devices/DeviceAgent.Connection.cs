@@ -1,8 +1,8 @@
 using System.Net;
 using System.Net.WebSockets;
 using System.Text.Json;
-using Isaac.Core.Hub;
 using Isaac.Core.Queue;
+using Isaac.Core.Wire;
 using Microsoft.Extensions.Logging;
 
 namespace Isaac.Core.Devices;

@@ -1,4 +1,5 @@
 using Isaac.Core.Dispatch;
+using Isaac.Core.Wire;
 using Isaac.Plugins;
 using Microsoft.Extensions.Logging;
 
@@ -141,7 +142,7 @@ internal sealed partial class DeviceAgent
         }
 
         FaultInjection.At("after-running");
-        await SendAsync(new Hub.AgentMessage { Type = "running", Id = assignment.Id }, cancellationToken).ConfigureAwait(false);
+        await SendAsync(new AgentMessage { Type = "running", Id = assignment.Id }, cancellationToken).ConfigureAwait(false);
         _logger.LogInformation("Running #{Id} (seq {Seq}, {Mode}) from {Sender}: {Text}", assignment.Id, assignment.Seq, assignment.Parallel ? "parallel" : "sequential", assignment.Sender, assignment.Text);
 
         string outcome;

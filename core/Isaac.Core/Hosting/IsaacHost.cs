@@ -1,12 +1,12 @@
 using Isaac.Core.Devices;
 using Isaac.Core.Dispatch;
 using Isaac.Core.Execution;
-using Isaac.Core.Hub;
 using Isaac.Core.Manifests;
 using Isaac.Core.Plugins;
 using Isaac.Core.Queue;
 using Isaac.Core.Routing;
 using Isaac.Core.Sync;
+using Isaac.Core.Wire;
 using Isaac.Plugins;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;

@@ -1,9 +1,9 @@
 using System.Text.Json;
 using Isaac.Core.Dispatch;
-using Isaac.Core.Hub;
 using Isaac.Core.Manifests;
 using Isaac.Core.Queue;
 using Isaac.Core.Sync;
+using Isaac.Core.Wire;
 using Isaac.Plugins;
 
 namespace Isaac.Core.Routing;

@@ -1,9 +1,9 @@
 using System.Reactive.Linq;
 using System.Reactive.Subjects;
 using System.Text.Json;
-using Isaac.Core.Hub;
 using Isaac.Core.Internal;
 using Isaac.Core.Queue;
+using Isaac.Core.Wire;
 using Isaac.Plugins;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;

@@ -1,7 +1,7 @@
 using Isaac.Core.Devices;
-using Isaac.Core.Hub;
 using Isaac.Core.Manifests;
 using Isaac.Core.Tests.Support;
+using Isaac.Core.Wire;
 
 namespace Isaac.Core.Tests.Devices;
 

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
-using Isaac.Core.Hub;
+using Isaac.Core.Wire;
 
 namespace Isaac.Core.Tests.Hub;
 

@@ -1,6 +1,6 @@
 using System.Diagnostics;
-using Isaac.Core.Hub;
 using Isaac.Core.Tests.Support;
+using Isaac.Core.Wire;
 
 namespace Isaac.Core.Tests.Hub;
 

@@ -1,8 +1,8 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
-using Isaac.Core.Hub;
 using Isaac.Core.Tests.Support;
+using Isaac.Core.Wire;
 using Isaac.Plugins;
 
 namespace Isaac.Core.Tests.Hub;

@@ -3,8 +3,8 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using Isaac.Core.Hub;
 using Isaac.Core.Tests.Support;
+using Isaac.Core.Wire;
 using Isaac.Plugins;
 using NJsonSchema;
 

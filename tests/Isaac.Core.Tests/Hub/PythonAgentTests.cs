@@ -1,8 +1,8 @@
 using System.Net;
 using System.Text;
 using System.Text.Json;
-using Isaac.Core.Hub;
 using Isaac.Core.Tests.Support;
+using Isaac.Core.Wire;
 using Isaac.Plugins;
 using NJsonSchema;
 

@@ -3,7 +3,7 @@ using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
 using System.Threading.Channels;
-using Isaac.Core.Hub;
+using Isaac.Core.Wire;
 
 namespace Isaac.Core.Tests.Support;
 

@@ -5,7 +5,7 @@ using System.Net.WebSockets;
 using System.Security.Cryptography;
 using System.Text;
 using System.Threading.Channels;
-using Isaac.Core.Hub;
+using Isaac.Core.Wire;
 
 namespace Isaac.Core.Tests.Support;
 

@@ -1,7 +1,7 @@
-using Isaac.Core.Hub;
 using Isaac.Core.Queue;
 using Isaac.Core.Sync;
 using Isaac.Core.Tests.Support;
+using Isaac.Core.Wire;
 
 namespace Isaac.Core.Tests.Sync;
 

@@ -3,7 +3,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using Isaac.Plugins;
 
-namespace Isaac.Core.Hub;
+namespace Isaac.Core.Wire;
 
 /// <summary>Whether one call reached the hub, and what happened.</summary>
 internal sealed record HubCallOutcome(bool Reached, string Reason);

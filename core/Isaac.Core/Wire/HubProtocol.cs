@@ -1,7 +1,7 @@
 using System.Text.Json.Serialization;
 using Isaac.Plugins;
 
-namespace Isaac.Core.Hub;
+namespace Isaac.Core.Wire;
 
 /// <summary>POST /v1/commands: run <see cref="Text"/> on <see cref="Target"/>.</summary>
 internal sealed record RouteBody

@@ -2,7 +2,7 @@ using System.Buffers;
 using System.Net.WebSockets;
 using System.Text.Json;
 
-namespace Isaac.Core.Hub;
+namespace Isaac.Core.Wire;
 
 /// <summary>
 /// The agent WebSocket as a channel of <see cref="AgentMessage"/>s, one JSON text message each; used by both
