@@ -27,11 +27,9 @@ internal sealed class DeviceRouter(CommandCatalog catalog, CommandQueue queue, H
     public async Task<RouteOutcome> RouteAsync(RouteRequest request, CancellationToken cancellationToken = default)
     {
         var known = ParsedInput.Parse(request.Text, catalog).Match?.Command;
-        var entry = known is null
-            ? new EnqueueRequest { Type = CommandType.DeviceRoute, Text = request.Text, Target = request.Target }
-            : QueuedCommands.For(known, CommandType.DeviceRoute, request.Text, request.Target);
-        var mayWait = entry is not null;
-        entry = (entry ?? new EnqueueRequest { Type = CommandType.DeviceRoute, Text = request.Text, Target = request.Target }) with { UniqueKey = request.UniqueKey };
+        var policy = known is null ? null : QueuedCommands.For(known, CommandType.DeviceRoute, request.Text, request.Target);
+        var mayWait = known is null || policy is not null;
+        var entry = (policy ?? new EnqueueRequest { Type = CommandType.DeviceRoute, Text = request.Text, Target = request.Target }) with { UniqueKey = request.UniqueKey };
         if (!mayWait && (hub is null || sync is null))
         {
             return Refused(request, "no hub is configured (ISAAC_HUB)", known);
@@ -52,7 +50,7 @@ internal sealed class DeviceRouter(CommandCatalog catalog, CommandQueue queue, H
 
         var report = await sync.DrainAsync(id, cancellationToken).ConfigureAwait(false);
         var state = await queue.GetStateAsync(id, cancellationToken).ConfigureAwait(false);
-        if (state.Status is "pending" or "syncing" or "failed" && report.Reason is "another isaac process is syncing this queue")
+        if (state.Status is "pending" or "syncing" or "failed" && report.Reason == SyncPipeline.AnotherDrainer)
         {
             state = await WatchAsync(id, state, cancellationToken).ConfigureAwait(false);
         }

@@ -23,6 +23,7 @@ internal sealed class ConnectivityMonitor : IAsyncDisposable
     private readonly Lock _gate = new();
     private readonly BackgroundLoop _loop;
     private int _failures;
+    private long _lastProbeTicks = DateTimeOffset.MinValue.UtcTicks;
 
     public ConnectivityMonitor(Func<CancellationToken, Task<bool>> probe, ConnectivityOptions? options = null, TimeProvider? time = null, Random? random = null, ILogger<ConnectivityMonitor>? logger = null)
     {
@@ -46,7 +47,14 @@ internal sealed class ConnectivityMonitor : IAsyncDisposable
     public void Start() => _loop.Start();
 
     /// <summary>Probe now instead of at the next scheduled time (new work while offline); many calls at once make one probe.</summary>
-    public void ProbeSoon() => _loop.Wake();
+    /// <remarks>At most one early probe per <see cref="ConnectivityOptions.OfflineProbeMin"/>: a burst of typed commands against a hub that is down must not become a burst of probes.</remarks>
+    public void ProbeSoon()
+    {
+        if (_time.GetUtcNow() - new DateTimeOffset(Interlocked.Read(ref _lastProbeTicks), TimeSpan.Zero) >= _options.OfflineProbeMin)
+        {
+            _loop.Wake();
+        }
+    }
 
     /// <summary>Feeds the outcome of a real hub call.</summary>
     public void Report(bool reached, string reason)
@@ -71,6 +79,7 @@ internal sealed class ConnectivityMonitor : IAsyncDisposable
 
     private async Task<TimeSpan> ProbeAsync(CancellationToken cancellationToken)
     {
+        Interlocked.Exchange(ref _lastProbeTicks, _time.GetUtcNow().UtcTicks);
         var reached = await _probe(cancellationToken).ConfigureAwait(false);
         Report(reached, reached ? "health check answered" : "health check failed");
         return NextProbeDelay();

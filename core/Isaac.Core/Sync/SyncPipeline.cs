@@ -29,6 +29,9 @@ internal sealed record SyncEvent(int Synced, int Remaining, bool Finished = true
 /// </summary>
 internal sealed class SyncPipeline : ISync, IAsyncDisposable
 {
+    /// <summary>The reason a drain reports when another process holds this queue's sync lock.</summary>
+    public const string AnotherDrainer = "another isaac process is syncing this queue";
+
     private const int BatchSize = 100;
 
     /// <summary>A batch's body stays under this, below the hub's default 64 KiB limit; a smaller limit is met by splitting on 413.</summary>
@@ -129,7 +132,7 @@ internal sealed class SyncPipeline : ISync, IAsyncDisposable
             if (exclusive is null)
             {
                 var busy = (await _queue.GetStatusAsync(cancellationToken).ConfigureAwait(false)).Queued;
-                return new SyncReport { HubAvailable = true, Remaining = busy, Reason = "another isaac process is syncing this queue" };
+                return new SyncReport { HubAvailable = true, Remaining = busy, Reason = AnotherDrainer };
             }
 
             // Holding the lock, we are the only drainer: anything "syncing" was left by one that died.

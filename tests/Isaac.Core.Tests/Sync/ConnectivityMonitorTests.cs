@@ -89,27 +89,34 @@ public sealed class ConnectivityMonitorTests
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task Twenty_wake_ups_at_once_make_one_probe_not_twenty()
+    public async Task A_burst_of_wake_ups_makes_at_most_one_early_probe_per_second()
     {
         // Arrange
         var probes = 0;
-        var gate = new TaskCompletionSource();
-        var monitor = new ConnectivityMonitor(async _ => { Interlocked.Increment(ref probes); await gate.Task; return false; }, ConnectivityOptions.Default, _clock, new FixedRandom(0.5));
+        var monitor = new ConnectivityMonitor(_ => { Interlocked.Increment(ref probes); return Task.FromResult(false); }, ConnectivityOptions.Default, _clock, new FixedRandom(0.5));
         await using var _ = monitor;
         monitor.Start();
         await WaitForAsync(() => probes == 1);
 
-        // Act: twenty queue changes while a probe is under way
+        // Act: twenty queue changes in the same instant as the last probe, then twenty more a second later
         for (var i = 0; i < 20; i++)
         {
             monitor.ProbeSoon();
         }
 
-        gate.SetResult();
+        await Task.Delay(100);
+        var sameInstant = probes;
+        _clock.Advance(TimeSpan.FromSeconds(1));
+        for (var i = 0; i < 20; i++)
+        {
+            monitor.ProbeSoon();
+        }
+
         await WaitForAsync(() => probes == 2);
-        await Task.Delay(200);
+        await Task.Delay(100);
 
         // Assert
+        Assert.Equal(1, sameInstant);
         Assert.Equal(2, probes);
     }
 
