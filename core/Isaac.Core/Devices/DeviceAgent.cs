@@ -169,7 +169,7 @@ internal sealed partial class DeviceAgent : IAsyncDisposable
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (TryLock(_options.LockPath) is { } held)
+            if (FileLock.TryAcquire(_options.LockPath) is { } held)
             {
                 if (announced)
                 {
@@ -187,20 +187,6 @@ internal sealed partial class DeviceAgent : IAsyncDisposable
             }
 
             await Task.Delay(_options.LockRetry, _time, cancellationToken).ConfigureAwait(false);
-        }
-    }
-
-    private static FileStream? TryLock(string path)
-    {
-        try
-        {
-            Directory.CreateDirectory(Path.GetDirectoryName(path) ?? ".");
-            return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            // Held by another process (or not ours to take): either way, wait and try again.
-            return null;
         }
     }
 

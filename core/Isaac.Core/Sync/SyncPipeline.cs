@@ -128,7 +128,7 @@ internal sealed class SyncPipeline : ISync, IAsyncDisposable
         await _draining.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            using var exclusive = SyncLock.TryAcquire(_lockPath);
+            using var exclusive = FileLock.TryAcquire(_lockPath);
             if (exclusive is null)
             {
                 var busy = (await _queue.GetStatusAsync(cancellationToken).ConfigureAwait(false)).Queued;
@@ -330,22 +330,5 @@ internal sealed class SyncPipeline : ISync, IAsyncDisposable
         }
 
         _events.Dispose();
-    }
-}
-
-/// <summary>An exclusive lock on a file, held until disposed or until the process dies (then the OS frees it).</summary>
-internal static class SyncLock
-{
-    public static FileStream? TryAcquire(string path)
-    {
-        try
-        {
-            Directory.CreateDirectory(Path.GetDirectoryName(path) ?? ".");
-            return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
-        }
-        catch (IOException)
-        {
-            return null;
-        }
     }
 }
