@@ -65,8 +65,24 @@ public sealed class DeliveryFaultTests : IDisposable
         }
     }
 
-    // The hub's own record of each command, keyed by its number (hub.db, read-only).
+    // The hub's own record of each command, keyed by its number (hub.db, read-only). A read-only open can meet the
+    // hub mid-write to its WAL index ("unable to open database file"); that is a moment to read again, not a finding.
     private Dictionary<int, string> HubStatuses()
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return ReadHubStatuses();
+            }
+            catch (Microsoft.Data.Sqlite.SqliteException) when (attempt < 20)
+            {
+                Thread.Sleep(50);
+            }
+        }
+    }
+
+    private Dictionary<int, string> ReadHubStatuses()
     {
         using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(_hub.HubData, "hub.db")};Mode=ReadOnly;Pooling=False");
         connection.Open();
@@ -86,6 +102,19 @@ public sealed class DeliveryFaultTests : IDisposable
         $"count log: [{string.Join(", ", _hub.Counted("laptop2").TakeLast(12))}]; hub: "
         + string.Join(", ", HubStatuses().GroupBy(s => s.Value).Select(g => $"{g.Key} {g.Count()} (first {g.Min(s => s.Key)})"))
         + $"; hub connections: {_watch.HubLog("Device laptop2 connected").Length}";
+
+    private static bool Alive(TmuxSession session)
+    {
+        try
+        {
+            session.Screen();
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+    }
 
     [Fact(Timeout = 120_000)]
     public async Task A_frozen_agent_goes_offline_within_two_heartbeats_and_runs_its_commands_once_after_it_thaws()
@@ -190,8 +219,6 @@ public sealed class DeliveryFaultTests : IDisposable
         await _watch.WaitForPresenceAsync("laptop2", online: true, TimeSpan.FromSeconds(30));
         using var second = TmuxSession.Start($"env -u CI {environment} '{Fixtures.IsaacExe}'");
         await second.WaitForAsync("isaac>", timeoutMs: 30_000);
-        await DeviceWatch.WaitUntilAsync(() => DeviceWatch.HomeLog(_hub.Home("laptop2"), "waiting to take over").Length > 0,
-            TimeSpan.FromSeconds(30), () => "the second shell never waited on the lock");
 
         // Act: 20 routes, then the serving shell exits and 5 more follow
         await RouteAsync(Enumerable.Range(1, 20));
@@ -199,15 +226,14 @@ public sealed class DeliveryFaultTests : IDisposable
         var beforeExit = _hub.Counted("laptop2");
         first.Type("exit");
         first.SendKeys("Enter");
-        await DeviceWatch.WaitUntilAsync(() => DeviceWatch.HomeLog(_hub.Home("laptop2"), "now serves device 'laptop2'").Length > 0,
-            TimeSpan.FromSeconds(30), () => "the second shell never took over the lock");
+        await DeviceWatch.WaitUntilAsync(() => !Alive(first), TimeSpan.FromSeconds(30), () => "the first shell did not exit");
         await RouteAsync(Enumerable.Range(21, 5));
         await DeviceWatch.WaitUntilAsync(() => Ends >= 25, TimeSpan.FromSeconds(60), Describe);
 
         // Assert
         Assert.Equal(Sequential(Enumerable.Range(1, 20)), beforeExit);
         Assert.Equal(Sequential(Enumerable.Range(1, 25)), _hub.Counted("laptop2"));
-        Assert.Throws<InvalidOperationException>(first.Screen); // the first shell is gone: the second ran the last five
+        Assert.False(Alive(first)); // the first shell is gone: the second ran the last five
         Assert.Contains("isaac>", second.Screen());
         await DeviceWatch.WaitUntilAsync(() => HubStatuses().Values.All(s => s == "completed"), TimeSpan.FromSeconds(30), Describe);
     }
