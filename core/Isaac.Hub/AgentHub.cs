@@ -20,6 +20,10 @@ internal sealed class AgentHub(HubStore store, HubOptions options, TimeProvider 
     private readonly ConcurrentDictionary<string, AgentSession> _leases = new(StringComparer.Ordinal);
     private readonly ChangeSignals _changes = new();
 
+    // When each device's last agent connection ended (absent: not since the hub started), for HolderGrace.
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _left = new(StringComparer.Ordinal);
+    private readonly DateTimeOffset _started = time.GetUtcNow();
+
     /// <summary>Whether an agent holds the device's lease.</summary>
     public bool IsOnline(string device) => _leases.ContainsKey(device);
 
@@ -58,6 +62,7 @@ internal sealed class AgentHub(HubStore store, HubOptions options, TimeProvider 
         finally
         {
             _leases.TryRemove(KeyValuePair.Create(device, session));
+            _left[device] = time.GetUtcNow();
             store.Touch(device);
             logger.LogInformation("Device {Device} is offline", device);
         }
@@ -99,6 +104,15 @@ internal sealed class AgentHub(HubStore store, HubOptions options, TimeProvider 
                 if (Malformed(message) is { } problem)
                 {
                     await RefuseAsync(session, WebSocketCloseStatus.PolicyViolation, problem, problem).ConfigureAwait(false);
+                    return;
+                }
+
+                if (message.Type == "ping" && session.Blocked && WithinHolderGrace(device))
+                {
+                    // Its hello and the results it owed have arrived, and another store still holds the device's
+                    // unfinished commands: give the lease back so that store's agent can connect and finish them.
+                    logger.LogWarning("Device {Device}: this agent connection does not hold the device's unfinished commands (another machine with the same token holds them); closing it so their holder can connect", device);
+                    await session.CloseAsync(HolderElsewhere, "another agent of this device holds its unfinished commands; try again later").ConfigureAwait(false);
                     return;
                 }
 
@@ -158,6 +172,11 @@ internal sealed class AgentHub(HubStore store, HubOptions options, TimeProvider 
         {
             case "ping":
                 await session.SendAsync(new AgentMessage { Type = "pong" }, cancellationToken).ConfigureAwait(false);
+                if (session.Blocked)
+                {
+                    await PumpAsync(session, cancellationToken).ConfigureAwait(false); // the holder's grace may be over
+                }
+
                 return;
             case "hello":
                 session.Window = Math.Clamp(message.Window ?? message.Capacity ?? 1, 1, 1024);
@@ -167,6 +186,11 @@ internal sealed class AgentHub(HubStore store, HubOptions options, TimeProvider 
                 // holds is running, and counts against its window, so it is never sent more than it can take.
                 foreach (var held in message.Holding ?? [])
                 {
+                    if (held is not null)
+                    {
+                        session.Held.Add(held);
+                    }
+
                     if (held is not null && store.Advance(held, device, RoutedStatus.Running))
                     {
                         Changed(held);
@@ -248,6 +272,21 @@ internal sealed class AgentHub(HubStore store, HubOptions options, TimeProvider 
             await session.Pumping.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
+                // Strict order across agent stores: commands another store accepted (another machine with this
+                // device's token, whose agent died or lost the lease) run there, when its agent is back. Handing
+                // this connection newer ones meanwhile would run them first, and, with those older ones filling
+                // the window, the holder could never get back in (seen: 31 commands stuck device_accepted for
+                // good while a second machine served the rest out of order). So nothing goes out while they are
+                // pending, and this connection is closed at its next ping (above), unless the holder stays away
+                // past HolderGrace.
+                var elsewhere = store.Working(session.Device).Count(id => !session.Held.Contains(id) && !session.Sent.Contains(id));
+                session.Blocked = elsewhere > 0 && WithinHolderGrace(session.Device);
+                if (session.Blocked)
+                {
+                    logger.LogInformation("Device {Device}: {Count} unfinished command(s) are held by another agent of this device; assigning nothing to this connection", session.Device, elsewhere);
+                    return;
+                }
+
                 var room = session.Window - store.InFlight(session.Device, session.Sent);
                 if (room <= 0)
                 {
@@ -283,6 +322,12 @@ internal sealed class AgentHub(HubStore store, HubOptions options, TimeProvider 
 
     private void Changed(string id) => _changes.Signal(id);
 
+    /// <summary>1013 Try Again Later (RFC 6455 registry): the agent should reconnect with back-off.</summary>
+    internal const WebSocketCloseStatus HolderElsewhere = (WebSocketCloseStatus)1013;
+
+    private bool WithinHolderGrace(string device) =>
+        time.GetUtcNow() - _left.GetValueOrDefault(device, _started) < options.HolderGrace;
+
     private sealed class AgentSession(string device)
     {
         private AgentChannel? _channel;
@@ -298,6 +343,12 @@ internal sealed class AgentHub(HubStore store, HubOptions options, TimeProvider 
 
         /// <summary>Whether the agent's hello has arrived.</summary>
         public bool Greeted { get; set; }
+
+        /// <summary>What the agent's hello said it holds: its own unfinished commands.</summary>
+        public HashSet<string> Held { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>Another agent store holds unfinished commands of the device, so nothing is assigned here.</summary>
+        public bool Blocked { get; set; }
 
         /// <summary>Commands assigned on this connection; guarded by <see cref="Pumping"/>.</summary>
         public HashSet<string> Sent { get; } = new(StringComparer.Ordinal);

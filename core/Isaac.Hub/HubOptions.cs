@@ -24,6 +24,14 @@ internal sealed record HubOptions
     /// </summary>
     public TimeSpan DefaultHeartbeat { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// How long after a device's agent connection ends the hub keeps the device for the agent store that holds its
+    /// unfinished commands: a connection from another store (another machine with the same token) is given nothing
+    /// and closed at its first ping, so the holder can take the lease back. Past this, the newcomer is served
+    /// anyway (the holder may be gone for good). The default is 2 minutes.
+    /// </summary>
+    public TimeSpan HolderGrace { get; init; } = TimeSpan.FromMinutes(2);
+
     /// <summary>WebSocket keep-alive pings to agents. The default is 15 s.</summary>
     public TimeSpan KeepAlive { get; init; } = TimeSpan.FromSeconds(15);
 }

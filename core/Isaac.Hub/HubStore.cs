@@ -229,6 +229,15 @@ internal sealed class HubStore : IDisposable
         }
     }
 
+    /// <summary>Ids of the commands some agent of the device stored and has not finished (device_accepted or running).</summary>
+    public IReadOnlyList<string> Working(string target)
+    {
+        lock (_gate)
+        {
+            return [.. FindAll("SELECT * FROM commands WHERE target = $target AND status IN ('device_accepted', 'running') ORDER BY seq;", ("$target", target)).Select(r => r.Id)];
+        }
+    }
+
     /// <summary>Puts a command the device turned away as busy back to waiting at the hub. Returns false when it had moved on.</summary>
     public bool Requeue(string id, string target)
     {

@@ -60,8 +60,9 @@ internal sealed partial class DeviceAgent
         }
 
         // Only a connection that lasted resets the back-off: a hub that accepts and drops at once must not
-        // cause a reconnect storm.
-        if (_time.GetElapsedTime(connectedAt) >= _options.Heartbeat)
+        // cause a reconnect storm. Nor does one the hub closed with 1013 (another agent of this device holds its
+        // unfinished commands): it lasts a heartbeat, and reconnecting at once would keep that holder out.
+        if (_time.GetElapsedTime(connectedAt) >= _options.Heartbeat && socket.CloseStatus != (WebSocketCloseStatus)1013)
         {
             _connectFailures = 0;
         }
