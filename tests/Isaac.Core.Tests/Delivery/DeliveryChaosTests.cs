@@ -130,20 +130,7 @@ public sealed class DeliveryChaosTests : IDisposable
         }
     }
 
-    // Read straight from the hub's store: the hub's own record of each command, keyed by its number.
-    private Dictionary<int, string> HubStatuses()
-    {
-        using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(_hub.HubData, "hub.db")};Mode=ReadOnly;Pooling=False");
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT text, status FROM commands;";
-        using var reader = command.ExecuteReader();
-        var statuses = new Dictionary<int, string>();
-        while (reader.Read())
-        {
-            statuses[int.Parse(reader.GetString(0)["/job ".Length..], System.Globalization.CultureInfo.InvariantCulture)] = reader.GetString(1);
-        }
-
-        return statuses;
-    }
+    // The hub's own record of each command, keyed by its number.
+    private Dictionary<int, string> HubStatuses() =>
+        _hub.CommandStatuses().ToDictionary(c => int.Parse(c.Key["/job ".Length..], System.Globalization.CultureInfo.InvariantCulture), c => c.Value);
 }

@@ -10,32 +10,10 @@ namespace Isaac.Core.Tests.Support;
 /// </summary>
 internal sealed class DeviceWatch(HubHarness hub) : IDisposable
 {
-    private readonly List<Process> _processes = [];
     private readonly HashSet<int> _frozen = [];
 
-    /// <summary>Starts <c>isaac arguments…</c> with exactly <paramref name="environment"/> (plus CI=true); killed on dispose.</summary>
-    public Process Start(Dictionary<string, string?> environment, params string[] arguments)
-    {
-        var startInfo = new ProcessStartInfo(Fixtures.IsaacExe) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in arguments)
-        {
-            startInfo.ArgumentList.Add(argument);
-        }
-
-        foreach (var (name, value) in environment)
-        {
-            startInfo.Environment[name] = value;
-        }
-
-        startInfo.Environment["CI"] = "true";
-        var process = Process.Start(startInfo)!;
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        _processes.Add(process);
-        return process;
-    }
+    /// <summary>Starts <c>isaac arguments…</c> with exactly <paramref name="environment"/>; the harness kills it on dispose.</summary>
+    public Process Start(Dictionary<string, string?> environment, params string[] arguments) => hub.StartIsaac(arguments, environment);
 
     /// <summary>SIGSTOP: the process keeps its sockets open and says nothing. Undone (SIGCONT) on dispose.</summary>
     public void Freeze(Process process)
@@ -113,17 +91,6 @@ internal sealed class DeviceWatch(HubHarness hub) : IDisposable
         foreach (var pid in _frozen.ToList())
         {
             Signal("CONT", pid);
-        }
-
-        foreach (var process in _processes)
-        {
-            if (!process.HasExited)
-            {
-                process.Kill(entireProcessTree: true);
-                process.WaitForExit();
-            }
-
-            process.Dispose();
         }
     }
 

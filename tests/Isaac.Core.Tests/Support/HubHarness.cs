@@ -59,7 +59,7 @@ internal sealed class HubHarness : IDisposable
 
     public async Task StartHubAsync()
     {
-        _hub = Start(["hub", "--urls", Address, "--data", HubData], new Dictionary<string, string?> { ["ISAAC_HOME"] = _root.Combine("hub-home") });
+        _hub = StartIsaac(["hub", "--urls", Address, "--data", HubData], new Dictionary<string, string?> { ["ISAAC_HOME"] = _root.Combine("hub-home") });
         using var http = new HttpClient();
         for (var i = 0; i < 200; i++)
         {
@@ -94,11 +94,29 @@ internal sealed class HubHarness : IDisposable
             environment["ISAAC_AGENT_FAULT"] = fault;
         }
 
-        return Start(["agent", "--capacity", capacity.ToString(System.Globalization.CultureInfo.InvariantCulture)], environment);
+        return StartIsaac(["agent", "--capacity", capacity.ToString(System.Globalization.CultureInfo.InvariantCulture)], environment);
     }
 
     /// <summary>Starts <c>isaac -c line</c> as <paramref name="device"/> without waiting for it.</summary>
-    public Process StartOnce(string device, string line) => Start(["-c", line], Environment(device));
+    public Process StartOnce(string device, string line) => StartIsaac(["-c", line], Environment(device));
+
+    /// <summary>The hub's own record of every routed command (its text → its status), read straight from the hub's store.</summary>
+    /// <remarks>Opened read-write so that the open never depends on the hub's WAL index files being there; it only reads.</remarks>
+    public Dictionary<string, string> CommandStatuses()
+    {
+        using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(HubData, "hub.db")};Mode=ReadWrite;Pooling=False;Default Timeout=10");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT text, status FROM commands;";
+        using var reader = command.ExecuteReader();
+        var statuses = new Dictionary<string, string>(StringComparer.Ordinal);
+        while (reader.Read())
+        {
+            statuses[reader.GetString(0)] = reader.GetString(1);
+        }
+
+        return statuses;
+    }
 
     /// <summary>Lines the count command wrote on <paramref name="device"/>, in order.</summary>
     public string[] Counted(string device)
@@ -124,7 +142,8 @@ internal sealed class HubHarness : IDisposable
         File.WriteAllText(TestManifests.Script(Path.Combine(Home(device), "commands"), name, body),
             TestManifests.Yaml(name, "run.sh").Replace("tier: 1", $"tier: {tier}"));
 
-    private Process Start(string[] arguments, Dictionary<string, string?> environment)
+    /// <summary>Starts <c>isaac arguments…</c> with exactly <paramref name="environment"/> (plus CI=true); killed on dispose.</summary>
+    public Process StartIsaac(string[] arguments, Dictionary<string, string?> environment)
     {
         var startInfo = new ProcessStartInfo(Fixtures.IsaacExe) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var argument in arguments)
