@@ -98,7 +98,10 @@ public sealed class QueueHandler : ICommandHandler
         return routed switch
         {
             null => CommandResponse.Fail($"No routed command '{id}'. See /queue results."),
-            { Result: { } result } => result with { Stdout = $"[{routed.Target}] {routed.Text} ({routed.Status})\n{result.Stdout}" },
+            { Status: "in_doubt" } => CommandResponse.Ok($"[{routed.Target}] {routed.Text}: in doubt ({routed.Error ?? "its agent stopped while it was running"}). To run it again: !{routed.Target} {routed.Text}"),
+
+            // Shown, never acted on: a remote "confirm" must not become a question (and a command run) here.
+            { Result: { } result } => result with { Kind = "text", Stdout = $"[{routed.Target}] {routed.Text} ({routed.Status})\n{result.Stdout}" },
             _ => CommandResponse.Ok($"[{routed.Target}] {routed.Text}: {routed.Status}{(routed.Error is { } error ? $" ({error})" : "")}"),
         };
     }
@@ -127,6 +130,11 @@ public sealed class QueueHandler : ICommandHandler
 
     private static string FirstLine(RoutedCommand routed)
     {
+        if (routed.Status == "in_doubt")
+        {
+            return $"may or may not have run; /queue result {routed.Id[..Math.Min(8, routed.Id.Length)]} shows how to run it again";
+        }
+
         var text = routed.Result is { } result ? (result.Stdout.Length > 0 ? result.Stdout : result.Stderr) : routed.Error ?? "";
         var line = text.Split('\n', 2)[0];
         return line.Length > 60 ? line[..60] + "…" : line;
