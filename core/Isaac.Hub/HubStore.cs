@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using Isaac.Core;
 using Isaac.Core.Internal;
 using Isaac.Core.Wire;
 using Isaac.Plugins;

@@ -8,7 +8,7 @@ namespace Isaac.Core.Wire;
 /// The agent WebSocket as a channel of <see cref="AgentMessage"/>s, one JSON text message each; used by both
 /// ends. Sends are serialized (a WebSocket allows one send at a time); receiving belongs to one loop.
 /// </summary>
-internal sealed class AgentChannel(WebSocket socket, int maxMessageBytes = 4 * 1024 * 1024)
+public sealed class AgentChannel(WebSocket socket, int maxMessageBytes = 4 * 1024 * 1024)
 {
     private readonly SemaphoreSlim _sending = new(1, 1);
 

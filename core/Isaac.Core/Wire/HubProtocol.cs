@@ -4,7 +4,7 @@ using Isaac.Plugins;
 namespace Isaac.Core.Wire;
 
 /// <summary>POST /v1/commands: run <see cref="Text"/> on <see cref="Target"/>.</summary>
-internal sealed record RouteBody
+public sealed record RouteBody
 {
     public required string Target { get; init; }
     public required string Text { get; init; }
@@ -15,7 +15,7 @@ internal sealed record RouteBody
 }
 
 /// <summary>The hub's record of one routed command.</summary>
-internal sealed record CommandRecord
+public sealed record CommandRecord
 {
     public required string Id { get; init; }
     public required string Sender { get; init; }
@@ -50,7 +50,7 @@ internal sealed record CommandRecord
 }
 
 /// <summary>Statuses of a routed command, in the order they happen (DESIGN §6).</summary>
-internal static class RoutedStatus
+public static class RoutedStatus
 {
     public const string Accepted = "accepted";
     public const string Assigned = "assigned";
@@ -67,7 +67,7 @@ internal static class RoutedStatus
 }
 
 /// <summary>One message on the agent WebSocket, either way. Which fields are set depends on <see cref="Type"/>.</summary>
-internal sealed record AgentMessage
+public sealed record AgentMessage
 {
     // hub → agent: assign, ack, pong. agent → hub: hello, accepted, rejected, running, completed, failed, in_doubt, ping.
     // docs/hub-protocol.md and schemas/hub/agent-message.schema.json are the contract.
@@ -98,7 +98,7 @@ internal sealed record AgentMessage
 }
 
 /// <summary>An entry of the shared command history.</summary>
-internal sealed record HistoryEntry
+public sealed record HistoryEntry
 {
     public required string Device { get; init; }
     public required string Text { get; init; }
@@ -106,7 +106,7 @@ internal sealed record HistoryEntry
 }
 
 /// <summary>GET /v1/devices: one registered device as the hub sees it.</summary>
-internal sealed record DeviceRecord
+public sealed record DeviceRecord
 {
     public required string Name { get; init; }
 
@@ -124,14 +124,14 @@ internal sealed record DeviceRecord
 }
 
 /// <summary>The hub's last device list, kept by a sender for when the hub cannot be reached (not on the wire).</summary>
-internal sealed record KnownDevices
+public sealed record KnownDevices
 {
     public required DateTimeOffset At { get; init; }
     public IReadOnlyList<DeviceRecord> Devices { get; init; } = [];
 }
 
 /// <summary>POST /v1/meta: a meta-command the hub itself answers (for example /devices).</summary>
-internal sealed record MetaBody
+public sealed record MetaBody
 {
     public required string Text { get; init; }
 }
@@ -152,4 +152,4 @@ internal sealed record MetaBody
 [JsonSerializable(typeof(DeviceRecord[]))]
 [JsonSerializable(typeof(KnownDevices))]
 [JsonSerializable(typeof(CommandResponse))]
-internal sealed partial class HubJson : JsonSerializerContext;
+public sealed partial class HubJson : JsonSerializerContext;

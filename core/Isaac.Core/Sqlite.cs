@@ -1,9 +1,9 @@
 using Microsoft.Data.Sqlite;
 
-namespace Isaac.Core.Internal;
+namespace Isaac.Core;
 
 /// <summary>Parameterised SQL on a connection: the one way Isaac's stores talk to SQLite.</summary>
-internal static class Sqlite
+public static class Sqlite
 {
     public static SqliteCommand Command(this SqliteConnection connection, string sql, SqliteTransaction? transaction, params (string Name, object? Value)[] parameters)
     {
