@@ -42,10 +42,10 @@ internal static partial class Commands
             using var stop = new CancellationTokenSource();
             var agent = laptop.CreateAgent(capacity: 4)!.RunAsync(stop.Token);
             var queued = 0;
-            using var prompt = desktop.Queue.Changes.Subscribe(status => queued = status.Queued);
-            var synced = desktop.Sync!.Events.Replay();
+            using var prompt = desktop.QueueChanges.Subscribe(status => queued = status.Queued);
+            var synced = desktop.SyncEvents.Replay();
             using var syncedConnection = synced.Connect();
-            desktop.Sync.Start();
+            desktop.StartSync();
             await Task.Delay(1500);
 
             await TypeAsync(desktop, "!laptop2 /sysinfo", terminal, () => queued);
@@ -66,7 +66,7 @@ internal static partial class Commands
             Say("laptop2 runs them; their results arrive in desktop's inbox:");
             var shown = 0;
             var allShown = new TaskCompletionSource();
-            await using (var inbox = new ResultInbox(desktop.Queue, desktop.Hub!, message =>
+            await using (desktop.StartResultInbox(message =>
             {
                 Console.Out.WriteLine(message);
                 if (Interlocked.Increment(ref shown) == done.Synced)
@@ -75,7 +75,6 @@ internal static partial class Commands
                 }
             }))
             {
-                inbox.Start();
                 await Task.WhenAny(allShown.Task, Task.Delay(TimeSpan.FromSeconds(15)));
             }
 
@@ -100,7 +99,7 @@ internal static partial class Commands
     private static async Task TypeAsync(IsaacHost host, string line, Terminal terminal, Func<int> queued)
     {
         Console.Out.WriteLine($"{Prompt(queued())} {line}");
-        var result = await host.Dispatcher.DispatchAsync(line, host.Session(terminal.Interactive, terminal.Width), host.Settings.Home);
+        var result = await host.DispatchAsync(line, terminal.Interactive, terminal.Width, host.Settings.Home);
         ResultPrinter.Print(result, terminal);
     }
 

@@ -17,10 +17,10 @@ internal static partial class Commands
         await using var host = await IsaacHost.StartAsync(settings, logs, cancellationToken);
         using var cancel = CancelOnCtrlC.Start(cancellationToken);
         var terminal = Terminal.Detect();
-        var result = await host.Dispatcher.DispatchAsync(line, host.Session(terminal.Interactive, terminal.Width), Environment.CurrentDirectory, cancel.Token);
+        var result = await host.DispatchAsync(line, terminal.Interactive, terminal.Width, Environment.CurrentDirectory, cancel.Token);
         if (json)
         {
-            Console.Out.WriteLine(JsonSerializer.Serialize(result, IsaacJson.Readable.CommandResult));
+            Console.Out.WriteLine(result.ToJson());
         }
         else
         {
@@ -36,7 +36,7 @@ internal static partial class Commands
         using var logs = FileLogging.Create(settings);
         await using var host = await IsaacHost.StartAsync(settings, logs);
         var terminal = Terminal.Detect();
-        foreach (var problem in host.Catalog.Problems)
+        foreach (var problem in host.Problems)
         {
             Console.Error.WriteLine($"isaac: warning: {problem}");
         }
@@ -49,21 +49,19 @@ internal static partial class Commands
     public static async Task<int> ValidateAsync(string? path, IsaacSettings settings, CancellationToken cancellationToken)
     {
         // Always a full validation: no cache.
-        var roots = path is null ? IsaacHost.ManifestRoots(settings) : [path];
-        var catalog = await CommandCatalog.LoadAsync(new ManifestLoader(), roots, cancellationToken);
-        foreach (var command in catalog.Commands)
+        var report = await IsaacHost.ValidateAsync(path, settings, cancellationToken);
+        foreach (var (name, manifest) in report.Loaded)
         {
-            Console.Out.WriteLine($"ok    {command.Name,-16} {command.ManifestPath}");
+            Console.Out.WriteLine($"ok    {name,-16} {manifest}");
         }
 
-        foreach (var problem in catalog.Problems)
+        foreach (var problem in report.Problems)
         {
             Console.Out.WriteLine($"error {problem}");
         }
 
-        var checkedCount = roots.SelectMany(CommandCatalog.FindManifests).Count();
-        Console.Out.WriteLine($"{checkedCount} manifest(s) checked, {catalog.Commands.Count} loaded, {catalog.Problems.Count} problem(s).");
-        return catalog.Problems.Count == 0 ? 0 : 1;
+        Console.Out.WriteLine($"{report.Checked} manifest(s) checked, {report.Loaded.Count} loaded, {report.Problems.Count} problem(s).");
+        return report.Problems.Count == 0 ? 0 : 1;
     }
 
     // Not a terminal (a pipe, a file, CI): one line at a time, plain results, no prompt.
@@ -83,7 +81,7 @@ internal static partial class Commands
             }
 
             using var cancel = CancelOnCtrlC.Start(CancellationToken.None);
-            var result = await host.Dispatcher.DispatchAsync(line, host.Session(interactive: false, terminal.Width), Environment.CurrentDirectory, cancel.Token);
+            var result = await host.DispatchAsync(line, interactive: false, terminal.Width, Environment.CurrentDirectory, cancel.Token);
             ResultPrinter.Print(result, terminal);
             ReportQueueRecovery(host);
             status = result.ExitCode;
@@ -95,7 +93,7 @@ internal static partial class Commands
     /// <summary>Tells the person, once, that a corrupt queue database was replaced.</summary>
     public static void ReportQueueRecovery(IsaacHost host)
     {
-        if (host.Queue.RecoveryNotice is { } notice && !_recoveryReported)
+        if (host.QueueRecoveryNotice is { } notice && !_recoveryReported)
         {
             _recoveryReported = true;
             Console.Error.WriteLine($"isaac: warning: {notice}");

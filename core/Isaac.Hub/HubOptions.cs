@@ -1,7 +1,7 @@
 namespace Isaac.Hub;
 
 /// <summary>How <c>isaac hub</c> runs. Vary with <c>with { … }</c>.</summary>
-internal sealed record HubOptions
+public sealed record HubOptions
 {
     /// <summary>Where hub.db lives. The default is <c>&lt;ISAAC_HOME&gt;/hub</c> (set by the caller).</summary>
     public required string DataDirectory { get; init; }

@@ -20,7 +20,7 @@ namespace Isaac.Hub;
 /// delivered. Every endpoint but <c>/health</c> and <c>/openapi/v1.json</c> needs
 /// <c>Authorization: Bearer &lt;device token&gt;</c>; every error is RFC 7807 problem details.
 /// </summary>
-internal static class HubServer
+public static class HubServer
 {
     public static WebApplication Build(HubOptions options, ILoggerFactory? logs = null, TimeProvider? time = null)
     {

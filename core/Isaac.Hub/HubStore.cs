@@ -10,7 +10,7 @@ using Microsoft.Data.Sqlite;
 namespace Isaac.Hub;
 
 /// <summary>The hub's own SQLite store: devices (with hashed tokens), routed commands, shared history.</summary>
-internal sealed class HubStore : IDisposable
+public sealed class HubStore : IDisposable
 {
     private const string Schema = """
         PRAGMA journal_mode = WAL;
@@ -109,7 +109,7 @@ internal sealed class HubStore : IDisposable
     }
 
     /// <summary>The device a bearer token belongs to, or null.</summary>
-    public string? Authenticate(string token)
+    internal string? Authenticate(string token)
     {
         lock (_gate)
         {
@@ -117,7 +117,7 @@ internal sealed class HubStore : IDisposable
         }
     }
 
-    public bool DeviceExists(string name)
+    internal bool DeviceExists(string name)
     {
         lock (_gate)
         {
@@ -126,7 +126,7 @@ internal sealed class HubStore : IDisposable
     }
 
     /// <summary>Every registered device with its last-seen time and how much of its work is waiting or in flight; <see cref="DeviceRecord.Online"/> is left to the caller.</summary>
-    public IReadOnlyList<DeviceRecord> Devices()
+    internal IReadOnlyList<DeviceRecord> Devices()
     {
         lock (_gate)
         {
@@ -153,7 +153,7 @@ internal sealed class HubStore : IDisposable
         }
     }
 
-    public void Touch(string device)
+    internal void Touch(string device)
     {
         lock (_gate)
         {
@@ -162,7 +162,7 @@ internal sealed class HubStore : IDisposable
     }
 
     /// <summary>Stores a new routed command, or returns the first one stored with the same sender and unique key.</summary>
-    public (CommandRecord Record, bool Repeated) Create(string sender, RouteBody body)
+    internal (CommandRecord Record, bool Repeated) Create(string sender, RouteBody body)
     {
         lock (_gate)
         {
@@ -183,7 +183,7 @@ internal sealed class HubStore : IDisposable
     }
 
     /// <summary><see cref="Create"/> for many commands in one transaction (one fsync for the whole batch).</summary>
-    public IReadOnlyList<(CommandRecord Record, bool Repeated)> CreateMany(string sender, IReadOnlyList<RouteBody> bodies)
+    internal IReadOnlyList<(CommandRecord Record, bool Repeated)> CreateMany(string sender, IReadOnlyList<RouteBody> bodies)
     {
         lock (_gate)
         {
@@ -202,7 +202,7 @@ internal sealed class HubStore : IDisposable
         }
     }
 
-    public CommandRecord? Get(string id)
+    internal CommandRecord? Get(string id)
     {
         lock (_gate)
         {
@@ -211,7 +211,7 @@ internal sealed class HubStore : IDisposable
     }
 
     /// <summary>Commands for <paramref name="target"/> not yet taken by the device, oldest first.</summary>
-    public IReadOnlyList<CommandRecord> Undelivered(string target)
+    internal IReadOnlyList<CommandRecord> Undelivered(string target)
     {
         lock (_gate)
         {
@@ -220,7 +220,7 @@ internal sealed class HubStore : IDisposable
     }
 
     /// <summary>Commands the device is working on: accepted or running, or assigned on this connection.</summary>
-    public int InFlight(string target, IReadOnlySet<string> sentThisConnection)
+    internal int InFlight(string target, IReadOnlySet<string> sentThisConnection)
     {
         lock (_gate)
         {
@@ -231,7 +231,7 @@ internal sealed class HubStore : IDisposable
     }
 
     /// <summary>Ids of the commands some agent of the device stored and has not finished (device_accepted or running).</summary>
-    public IReadOnlyList<string> Working(string target)
+    internal IReadOnlyList<string> Working(string target)
     {
         lock (_gate)
         {
@@ -240,7 +240,7 @@ internal sealed class HubStore : IDisposable
     }
 
     /// <summary>Puts a command the device turned away as busy back to waiting at the hub. Returns false when it had moved on.</summary>
-    public bool Requeue(string id, string target)
+    internal bool Requeue(string id, string target)
     {
         lock (_gate)
         {
@@ -255,7 +255,7 @@ internal sealed class HubStore : IDisposable
     /// Moves a command on; never back (a late "accepted" does not undo "running"), and a final state never changes
     /// again. Returns false when nothing changed.
     /// </summary>
-    public bool Advance(string id, string target, string status, CommandResponse? result = null, string? error = null)
+    internal bool Advance(string id, string target, string status, CommandResponse? result = null, string? error = null)
     {
         lock (_gate)
         {
@@ -298,7 +298,7 @@ internal sealed class HubStore : IDisposable
         };
     }
 
-    public void AppendHistory(string device, string text)
+    internal void AppendHistory(string device, string text)
     {
         lock (_gate)
         {
@@ -306,7 +306,7 @@ internal sealed class HubStore : IDisposable
         }
     }
 
-    public IReadOnlyList<HistoryEntry> History(int limit)
+    internal IReadOnlyList<HistoryEntry> History(int limit)
     {
         lock (_gate)
         {

@@ -16,7 +16,7 @@ internal sealed class InteractiveShell(IsaacHost host, Terminal terminal)
         var editor = new LineEditor
         {
             Prompt = new ShellPrompt(PromptText),
-            Completion = new CommandCompletion(host.Catalog.Descriptors.Select(d => d.Usage)),
+            Completion = new CommandCompletion(host.Commands.Select(d => d.Usage)),
         };
         // A one-line prompt: arrows walk the history as in bash, and the readline staples work.
         editor.KeyBindings.Add<PreviousHistoryCommand>(ConsoleKey.UpArrow);
@@ -33,20 +33,19 @@ internal sealed class InteractiveShell(IsaacHost host, Terminal terminal)
         }
 
         // Opening the queue now means a corrupt file is reported before the first command.
-        await host.Queue.GetStatusAsync();
+        await host.GetQueueStatusAsync();
         Commands.ReportQueueRecovery(host);
 
         // The prompt follows the queue's status stream; nothing here polls the database.
-        using var queueWatch = host.Queue.Changes.Subscribe(status => _queued = status.Queued);
-        using var syncNotices = host.Sync?.Events.Subscribe(synced => Notify(synced.ToString()));
-        using var deadNotices = host.Queue.DeadLetters.Subscribe(dead => Notify(dead.ToString()), error => Notify($"isaac: warning: dead-letter notices stopped: {error.Message}"));
-        host.Sync?.Start();
+        using var queueWatch = host.QueueChanges.Subscribe(status => _queued = status.Queued);
+        using var syncNotices = host.SyncEvents.Subscribe(synced => Notify(synced.ToString()));
+        using var deadNotices = host.DeadLetters.Subscribe(dead => Notify(dead.ToString()), error => Notify($"isaac: warning: dead-letter notices stopped: {error.Message}"));
+        host.StartSync();
 
         // With a hub configured this shell is also a device: it serves routed commands and shows routed results as they arrive.
         using var background = new CancellationTokenSource();
         var agent = host.CreateAgent(capacity: 4)?.RunAsync(background.Token) ?? Task.CompletedTask;
-        await using var inbox = host.Hub is { } hub ? new ResultInbox(host.Queue, hub, Notify) : null;
-        inbox?.Start();
+        await using var inbox = host.StartResultInbox(Notify);
         try
         {
             return await ReadLoopAsync(editor, history);
@@ -120,7 +119,7 @@ internal sealed class InteractiveShell(IsaacHost host, Terminal terminal)
         CommandResult result;
         using (var running = CancelOnCtrlC.Start(CancellationToken.None))
         {
-            result = await host.Dispatcher.DispatchAsync(line, host.Session(interactive: true, Terminal.Detect().Width), Environment.CurrentDirectory, running.Token);
+            result = await host.DispatchAsync(line, interactive: true, Terminal.Detect().Width, Environment.CurrentDirectory, running.Token);
         }
 
         // A handler may ask before doing something irreversible (docs/protocol.md, kind "confirm").
@@ -140,10 +139,7 @@ internal sealed class InteractiveShell(IsaacHost host, Terminal terminal)
 
         // Plain commands go to the hub's shared history (unless share_history is off): kept beside the queue while
         // offline, but never counted or announced as queued work.
-        if (host.Hub is not null && host.Settings.ShareHistory && ParsedInput.Parse(line, host.Catalog).Kind == InputKind.Shell)
-        {
-            await host.Queue.ShareHistoryAsync(line);
-        }
+        await host.ShareIfPlainAsync(line);
     }
 
     private sealed class ShellPrompt(Func<string> text) : ILineEditorPrompt

@@ -24,7 +24,7 @@ internal static class ResultPrinter
             return;
         }
 
-        var text = result.Error is { } error ? $"isaac: {error.ToWire()}: {result.Stderr.TrimEnd()}" : result.Stderr.TrimEnd();
+        var text = result.ErrorName is { } error ? $"isaac: {error}: {result.Stderr.TrimEnd()}" : result.Stderr.TrimEnd();
         Console.Error.WriteLine(terminal.Interactive ? $"\u001b[31m{text}\u001b[0m" : text);
     }
 

@@ -1,7 +1,7 @@
 namespace Isaac.Core.Devices;
 
 /// <summary>Where a <see cref="DeviceAgent"/> is in its life.</summary>
-internal enum AgentState
+public enum AgentState
 {
     /// <summary>Started, not yet holding the machine's agent lock.</summary>
     Starting,

@@ -9,7 +9,7 @@ namespace Isaac.Core.Devices;
 
 // The hub connection: one BackgroundLoop pass connects and serves until the connection ends, and returns the
 // wait before reconnecting; the loop logs and retries anything unexpected, so nothing ends the agent silently.
-internal sealed partial class DeviceAgent
+public sealed partial class DeviceAgent
 {
     private static readonly TimeSpan _minConnectTimeout = TimeSpan.FromSeconds(10);
 

@@ -7,7 +7,7 @@ namespace Isaac.Core.Devices;
 
 // Running assignments in the hub's order: a sequential command is a barrier (it starts when nothing runs, runs
 // alone, and nothing behind it starts until it ends); consecutive parallel commands overlap, at most Capacity.
-internal sealed partial class DeviceAgent
+public sealed partial class DeviceAgent
 {
     private readonly Lock _gate = new();
     private readonly SortedSet<Assignment> _waiting = new(RunOrder.Instance);

@@ -18,7 +18,7 @@ internal delegate Task<CommandResult> RoutedRunner(string text, string sender, C
 /// with back-off), stores each assignment before acknowledging it, runs assignments in the hub's order
 /// (parallel ones overlap up to the capacity, others run alone), and reports results — now, or when the hub is back.
 /// </summary>
-internal sealed partial class DeviceAgent : IAsyncDisposable
+public sealed partial class DeviceAgent : IAsyncDisposable
 {
     private readonly AgentOptions _options;
     private readonly CommandCatalog _catalog;
@@ -35,7 +35,7 @@ internal sealed partial class DeviceAgent : IAsyncDisposable
     private AgentStore? _store;
 
     /// <param name="catalog">This device's commands: an interrupted command is re-run only if its manifest says <c>idempotent</c>.</param>
-    public DeviceAgent(AgentOptions options, CommandCatalog catalog, RoutedRunner run, TimeProvider? time = null, ILogger<DeviceAgent>? logger = null)
+    internal DeviceAgent(AgentOptions options, CommandCatalog catalog, RoutedRunner run, TimeProvider? time = null, ILogger<DeviceAgent>? logger = null)
     {
         options.Validate();
         _options = options;

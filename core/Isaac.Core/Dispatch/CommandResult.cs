@@ -4,7 +4,7 @@ using Isaac.Plugins;
 namespace Isaac.Core.Dispatch;
 
 /// <summary>What the shell shows for one line: a handler's response, or the typed error that replaced it.</summary>
-internal sealed record CommandResult
+public sealed record CommandResult
 {
     [JsonPropertyName("command")]
     public string? Command { get; init; }
@@ -36,7 +36,14 @@ internal sealed record CommandResult
     [JsonIgnore]
     public bool Succeeded => Status == ResponseStatus.Success;
 
-    public static CommandResult From(string command, CommandResponse response)
+    /// <summary>The error's stable name, for example <c>TIMEOUT</c>; null on success.</summary>
+    [JsonIgnore]
+    public string? ErrorName => Error?.ToWire();
+
+    /// <summary>The result as the indented JSON <c>isaac -c --json</c> prints (stable snake_case names).</summary>
+    public string ToJson() => System.Text.Json.JsonSerializer.Serialize(this, Internal.IsaacJson.Readable.CommandResult);
+
+    internal static CommandResult From(string command, CommandResponse response)
     {
         var failed = response.Status == ResponseStatus.Error;
         return new CommandResult
@@ -54,7 +61,7 @@ internal sealed record CommandResult
         };
     }
 
-    public static CommandResult Failure(string? command, ErrorCode error, string message, string stdout = "", int? exitCode = null) => new()
+    internal static CommandResult Failure(string? command, ErrorCode error, string message, string stdout = "", int? exitCode = null) => new()
     {
         Command = command,
         Status = ResponseStatus.Error,

@@ -4,7 +4,7 @@ namespace Isaac.Core.Dispatch;
 
 /// <summary>Why a command did not succeed; the JSON names are stable for scripts.</summary>
 [JsonConverter(typeof(JsonStringEnumConverter<ErrorCode>))]
-internal enum ErrorCode
+public enum ErrorCode
 {
     [JsonStringEnumMemberName("TIMEOUT")] Timeout,
     [JsonStringEnumMemberName("OUTPUT_TRUNCATED")] OutputTruncated,

@@ -1,7 +1,7 @@
 namespace Isaac.Core.Dispatch;
 
 /// <summary>Which manifest security tiers may run here. See docs/security.md.</summary>
-internal sealed record TierPolicy
+public sealed record TierPolicy
 {
     /// <summary>Highest tier a person at this device may run. The default is 3 (everything).</summary>
     public int LocalMaxTier { get; init; } = 3;

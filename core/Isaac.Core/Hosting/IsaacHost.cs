@@ -13,8 +13,12 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Isaac.Core.Hosting;
 
-/// <summary>The assembled host: settings, the command catalog, the runners and the dispatcher.</summary>
-internal sealed class IsaacHost : IAsyncDisposable
+/// <summary>
+/// The assembled host: settings, the command catalog, the runners and the dispatcher, the queue, the hub client and
+/// the sync pipeline. Its public members are what a front end (the <c>isaac</c> executable) needs, and no more:
+/// the parts themselves stay internal to Core.
+/// </summary>
+public sealed class IsaacHost : IAsyncDisposable
 {
     private readonly PluginCatalog _plugins;
 
@@ -36,23 +40,88 @@ internal sealed class IsaacHost : IAsyncDisposable
     public static string BuiltInManifests => Path.Combine(AppContext.BaseDirectory, "manifests");
 
     public IsaacSettings Settings { get; }
-    public CommandCatalog Catalog { get; }
-    public Dispatcher Dispatcher { get; }
+    internal CommandCatalog Catalog { get; }
+    internal Dispatcher Dispatcher { get; }
 
     /// <summary>The durable queue at <c>&lt;ISAAC_HOME&gt;/queue.db</c>; the file is opened on first use.</summary>
-    public CommandQueue Queue { get; }
+    internal CommandQueue Queue { get; }
 
     /// <summary>The hub client, or null when no hub is configured (ISAAC_HUB).</summary>
-    public HubClient? Hub { get; }
+    internal HubClient? Hub { get; }
 
     /// <summary>The sync pipeline (started by the interactive shell), or null without a hub.</summary>
-    public SyncPipeline? Sync { get; }
+    internal SyncPipeline? Sync { get; }
 
     /// <summary>Whether the hub answers; null without a hub.</summary>
-    public ConnectivityMonitor? Connectivity { get; private init; }
+    internal ConnectivityMonitor? Connectivity { get; private init; }
+
+    /// <summary>Every loaded command, in name order.</summary>
+    public IReadOnlyList<CommandDescriptor> Commands => Catalog.Descriptors;
+
+    /// <summary>Every manifest that did not load, as <c>file:line:column: rule: message</c>.</summary>
+    public IReadOnlyList<string> Problems => [.. Catalog.Problems.Select(p => p.ToString())];
+
+    /// <summary>Whether a hub is configured (ISAAC_HUB).</summary>
+    public bool HasHub => Hub is not null;
+
+    /// <summary>Set when the queue database was corrupt and has been replaced: says where the old file went.</summary>
+    public string? QueueRecoveryNotice => Queue.RecoveryNotice;
+
+    /// <summary>The queue's counts on subscribe, then each change (this process's and others').</summary>
+    public IObservable<QueueStatus> QueueChanges => Queue.Changes;
+
+    /// <summary>Each command that moves to the dead letters from now on.</summary>
+    public IObservable<DeadLetter> DeadLetters => Queue.DeadLetters;
+
+    /// <summary>Each drain that delivered something, and progress of long ones; nothing without a hub.</summary>
+    public IObservable<SyncEvent> SyncEvents => Sync?.Events ?? System.Reactive.Linq.Observable.Empty<SyncEvent>();
+
+    public Task<QueueStatus> GetQueueStatusAsync(CancellationToken cancellationToken = default) => Queue.GetStatusAsync(cancellationToken);
+
+    /// <summary>Starts delivering the queue by itself (the interactive shell); does nothing without a hub.</summary>
+    public void StartSync() => Sync?.Start();
+
+    /// <summary>Runs one line as typed here: a meta-command, a route or a plain shell command.</summary>
+    public Task<CommandResult> DispatchAsync(string line, bool interactive, int terminalWidth, string workingDirectory, CancellationToken cancellationToken = default) =>
+        Dispatcher.DispatchAsync(line, Session(interactive, terminalWidth), workingDirectory, cancellationToken);
+
+    /// <summary>Copies a plain shell line to the hub's shared history, when a hub is configured and sharing is on; other lines are not shared.</summary>
+    public async Task ShareIfPlainAsync(string line, CancellationToken cancellationToken = default)
+    {
+        if (Hub is not null && Settings.ShareHistory && ParsedInput.Parse(line, Catalog).Kind == InputKind.Shell)
+        {
+            await Queue.ShareHistoryAsync(line, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Announces routed results as they arrive (the interactive shell); null without a hub. Dispose to stop.</summary>
+    public IAsyncDisposable? StartResultInbox(Action<string> announce)
+    {
+        if (Hub is not { } hub)
+        {
+            return null;
+        }
+
+        var inbox = new ResultInbox(Queue, hub, announce);
+        inbox.Start();
+        return inbox;
+    }
+
+    /// <summary>A full validation of the manifests under <paramref name="path"/> (or every manifest root), without the cache.</summary>
+    public static async Task<ValidationReport> ValidateAsync(string? path, IsaacSettings settings, CancellationToken cancellationToken = default)
+    {
+        var roots = path is null ? ManifestRoots(settings) : [path];
+        var catalog = await CommandCatalog.LoadAsync(new ManifestLoader(), roots, cancellationToken).ConfigureAwait(false);
+        return new ValidationReport
+        {
+            Loaded = [.. catalog.Commands.Select(c => (c.Name, c.ManifestPath))],
+            Problems = [.. catalog.Problems.Select(p => p.ToString())],
+            Checked = roots.SelectMany(CommandCatalog.FindManifests).Count(),
+        };
+    }
 
     /// <summary>Built-in manifests first, then the user's own; a user command can add, never silently replace.</summary>
-    public static IReadOnlyList<string> ManifestRoots(IsaacSettings settings) => [BuiltInManifests, settings.CommandsPath];
+    internal static IReadOnlyList<string> ManifestRoots(IsaacSettings settings) => [BuiltInManifests, settings.CommandsPath];
 
     public static async Task<IsaacHost> StartAsync(IsaacSettings settings, ILoggerFactory? logs = null, CancellationToken cancellationToken = default)
     {
@@ -73,7 +142,7 @@ internal sealed class IsaacHost : IAsyncDisposable
         return new IsaacHost(settings, catalog, plugins, queue, hub, sync, dispatcher, logs) { Connectivity = connectivity };
     }
 
-    public SessionInfo Session(bool interactive, int terminalWidth, bool online = false) => new()
+    internal SessionInfo Session(bool interactive, int terminalWidth, bool online = false) => new()
     {
         Device = Settings.Device,
         Online = online,

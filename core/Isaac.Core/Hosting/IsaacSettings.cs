@@ -10,7 +10,7 @@ namespace Isaac.Core.Hosting;
 /// Isaac's settings (DESIGN §8): a command-line flag wins over an environment variable, which wins over
 /// <c>&lt;ISAAC_HOME&gt;/config.yaml</c>, which wins over the defaults.
 /// </summary>
-internal sealed record IsaacSettings
+public sealed record IsaacSettings
 {
     /// <summary>Isaac's home: queue, history, logs, user commands, config. The default is <c>~/.isaac</c>.</summary>
     public required string Home { get; init; }

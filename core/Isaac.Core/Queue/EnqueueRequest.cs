@@ -53,7 +53,7 @@ internal sealed record ClaimedCommand(long Id, string Type, string Text, string?
 internal sealed record QueuedState(string Status, string? HubId, string? Error);
 
 /// <summary>A command that moved to the dead letters, for telling the person.</summary>
-internal sealed record DeadLetter(long Id, string Text, string? Target, string Error, DateTimeOffset FailedAt)
+public sealed record DeadLetter(long Id, string Text, string? Target, string Error, DateTimeOffset FailedAt)
 {
     public override string ToString() =>
         $"#{Id} {(Target is null ? "" : $"for {Target} ")}'{Text}' moved to the dead letters: {Error}. /queue dead lists it; /queue retry {Id} tries again.";

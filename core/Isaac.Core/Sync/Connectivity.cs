@@ -7,7 +7,7 @@ internal sealed record Connectivity(bool Online, string Reason, DateTimeOffset S
 }
 
 /// <summary>How often the hub is probed. Vary with <c>with { … }</c>.</summary>
-internal sealed record ConnectivityOptions
+public sealed record ConnectivityOptions
 {
     /// <summary>Probe interval while online. The default is 30 s (the original design).</summary>
     public TimeSpan OnlineProbeInterval { get; init; } = TimeSpan.FromSeconds(30);

@@ -11,7 +11,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace Isaac.Core.Sync;
 
 /// <summary>Progress of a long drain, or (<see cref="Finished"/>) a drain that delivered something.</summary>
-internal sealed record SyncEvent(int Synced, int Remaining, bool Finished = true)
+public sealed record SyncEvent(int Synced, int Remaining, bool Finished = true)
 {
     public override string ToString() => Finished
         ? $"{Synced} queued command(s) synced"

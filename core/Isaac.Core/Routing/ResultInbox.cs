@@ -3,7 +3,7 @@ using Isaac.Core.Queue;
 using Isaac.Core.Wire;
 using Isaac.Plugins;
 
-namespace Isaac.Cli.Shell;
+namespace Isaac.Core.Routing;
 
 /// <summary>Watches routed commands whose results were still to come and announces each as it arrives.</summary>
 internal sealed class ResultInbox(CommandQueue queue, HubClient hub, Action<string> announce) : IAsyncDisposable
@@ -20,15 +20,15 @@ internal sealed class ResultInbox(CommandQueue queue, HubClient hub, Action<stri
 
     private async Task<TimeSpan> PassAsync(CancellationToken cancellationToken)
     {
-        foreach (var open in await queue.ListUnfinishedRoutedAsync(cancellationToken))
+        foreach (var open in await queue.ListUnfinishedRoutedAsync(cancellationToken).ConfigureAwait(false))
         {
-            if (await hub.WaitAsync(open.Id, TimeSpan.Zero, cancellationToken) is { } current && current.Status != open.Status)
+            if (await hub.WaitAsync(open.Id, TimeSpan.Zero, cancellationToken).ConfigureAwait(false) is { } current && current.Status != open.Status)
             {
-                await queue.TrackRoutedAsync(current, cancellationToken);
+                await queue.TrackRoutedAsync(current, cancellationToken).ConfigureAwait(false);
             }
         }
 
-        foreach (var arrived in await queue.TakeArrivedAsync(cancellationToken))
+        foreach (var arrived in await queue.TakeArrivedAsync(cancellationToken).ConfigureAwait(false))
         {
             announce(Describe(arrived));
         }
@@ -64,7 +64,7 @@ internal sealed class ResultInbox(CommandQueue queue, HubClient hub, Action<stri
     {
         if (_loop is { } loop)
         {
-            await loop.DisposeAsync();
+            await loop.DisposeAsync().ConfigureAwait(false);
         }
     }
 }
