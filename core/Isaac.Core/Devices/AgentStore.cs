@@ -141,29 +141,9 @@ internal sealed class AgentStore : IDisposable
 
     public void Dispose() => _connection.Dispose();
 
-    private void Upgrade()
-    {
-        while (true)
-        {
-            using var transaction = _connection.BeginTransaction(deferred: false);
-            var version = (int)_connection.Scalar<long>("PRAGMA user_version;", transaction);
-            if (version > _migrations.Length)
-            {
-                throw new InvalidOperationException(
-                    $"The agent database {_connection.DataSource} has schema version {version}, newer than this Isaac understands ({_migrations.Length}); update Isaac or move the file aside.");
-            }
-
-            if (version == _migrations.Length)
-            {
-                transaction.Commit();
-                return;
-            }
-
-            _connection.Execute(_migrations[version], transaction);
-            _connection.Execute($"PRAGMA user_version = {version + 1};", transaction);
-            transaction.Commit();
-        }
-    }
+    private void Upgrade() =>
+        _connection.Migrate(_migrations, version => new InvalidOperationException(
+            $"The agent database {_connection.DataSource} has schema version {version}, newer than this Isaac understands ({_migrations.Length}); update Isaac or move the file aside."));
 
     private List<Assignment> Query(string sql, params (string Name, object? Value)[] parameters)
     {

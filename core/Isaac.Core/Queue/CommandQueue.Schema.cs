@@ -136,27 +136,9 @@ internal sealed partial class CommandQueue
 
     private void Upgrade(SqliteConnection connection)
     {
-        while (true)
+        foreach (var version in connection.Migrate(_migrations, version => QueueException.NewerSchema(_path, version, _migrations.Length)))
         {
-            // The version is read inside the write transaction: two processes creating the same new file must
-            // not both run the same migration.
-            using var transaction = connection.BeginTransaction(deferred: false);
-            var version = (int)connection.Scalar<long>("PRAGMA user_version;", transaction);
-            if (version > _migrations.Length)
-            {
-                throw QueueException.NewerSchema(_path, version, _migrations.Length);
-            }
-
-            if (version == _migrations.Length)
-            {
-                transaction.Commit();
-                return;
-            }
-
-            connection.Execute(_migrations[version], transaction);
-            connection.Execute($"PRAGMA user_version = {version + 1};", transaction);
-            transaction.Commit();
-            _logger.LogInformation("Queue database {Path} upgraded to schema version {Version}", _path, version + 1);
+            _logger.LogInformation("Queue database {Path} upgraded to schema version {Version}", _path, version);
         }
     }
 

@@ -36,8 +36,25 @@ internal sealed class DeviceRouter(CommandCatalog catalog, CommandQueue queue, H
         }
 
         var ahead = await queue.CountUndeliveredAsync(request.Target, cancellationToken).ConfigureAwait(false);
-        var id = (await queue.EnqueueAsync(entry, cancellationToken).ConfigureAwait(false)).Id;
         if (hub is null || sync is null)
+        {
+            return Queued((await queue.EnqueueAsync(entry, cancellationToken).ConfigureAwait(false)).Id, ahead, "no hub is configured (ISAAC_HUB)");
+        }
+
+        sync.TypedNow(request.UniqueKey);
+        var id = (await queue.EnqueueAsync(entry, cancellationToken).ConfigureAwait(false)).Id;
+        var outcome = await DeliverAsync(request, id, ahead, mayWait, known, cancellationToken).ConfigureAwait(false);
+        if (outcome.Status != RouteStatus.Accepted)
+        {
+            sync.NowQueued(request.UniqueKey);
+        }
+
+        return outcome;
+    }
+
+    private async Task<RouteOutcome> DeliverAsync(RouteRequest request, long id, int ahead, bool mayWait, LoadedCommand? known, CancellationToken cancellationToken)
+    {
+        if (sync is null)
         {
             return Queued(id, ahead, "no hub is configured (ISAAC_HUB)");
         }
@@ -48,7 +65,7 @@ internal sealed class DeviceRouter(CommandCatalog catalog, CommandQueue queue, H
             return Queued(id, ahead, offline.Reason);
         }
 
-        var report = await sync.DrainAsync(id, cancellationToken).ConfigureAwait(false);
+        var report = await sync.DrainAsync(cancellationToken).ConfigureAwait(false);
         var state = await queue.GetStateAsync(id, cancellationToken).ConfigureAwait(false);
         if (state.Status is "pending" or "syncing" or "failed" && report.Reason == SyncPipeline.AnotherDrainer)
         {

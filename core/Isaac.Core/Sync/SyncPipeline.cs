@@ -49,6 +49,7 @@ internal sealed class SyncPipeline : ISync, IAsyncDisposable
     private readonly SemaphoreSlim _draining = new(1, 1);
     private readonly BackgroundLoop _loop;
     private readonly List<IDisposable> _subscriptions = [];
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _typedNow = new(StringComparer.Ordinal);
     private bool _started;
     private int _failures;
 
@@ -101,29 +102,34 @@ internal sealed class SyncPipeline : ISync, IAsyncDisposable
             return new SyncReport { HubAvailable = false, Remaining = waiting, Reason = _connectivity.Current.Reason };
         }
 
-        return await DrainCoreAsync(null, cancellationToken).ConfigureAwait(false);
+        return await DrainCoreAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>Delivers what is due now, without a health check first: a failed call is itself the news that the hub is away.</summary>
+    public Task<SyncReport> DrainAsync(CancellationToken cancellationToken = default) => DrainCoreAsync(cancellationToken);
+
     /// <summary>
-    /// Delivers what is due now, without a health check first: a failed call is itself the news that the hub is away.
-    /// <paramref name="typedNow"/> is a command the person is waiting for at the prompt: it never waited in the queue,
-    /// so it is not counted as "synced".
+    /// A command the person is waiting for at the prompt, about to be queued: whichever drain delivers it (this
+    /// process's loop may beat the router to it), it never waited in the queue, so it is not counted as "synced".
     /// </summary>
-    public Task<SyncReport> DrainAsync(long? typedNow = null, CancellationToken cancellationToken = default) => DrainCoreAsync(typedNow, cancellationToken);
+    public void TypedNow(string uniqueKey) => _typedNow.TryAdd(uniqueKey, 0);
+
+    /// <summary>The typed command was not delivered at once: from now on it is queued work like any other.</summary>
+    public void NowQueued(string uniqueKey) => _typedNow.TryRemove(uniqueKey, out _);
 
     // One pass of the background loop: woken by a change, or after a while anyway (failed commands come due without any change).
     private async Task<TimeSpan> PassAsync(CancellationToken cancellationToken)
     {
         if (_connectivity.Current.Online)
         {
-            var report = await DrainCoreAsync(null, cancellationToken).ConfigureAwait(false);
+            var report = await DrainCoreAsync(cancellationToken).ConfigureAwait(false);
             _failures = report.HubAvailable ? 0 : _failures + 1;
         }
 
         return _failures == 0 ? _recheck : Backoff.Delay(_failures, TimeSpan.FromSeconds(1), _maxFailureBackoff, Random.Shared);
     }
 
-    private async Task<SyncReport> DrainCoreAsync(long? typedNow, CancellationToken cancellationToken)
+    private async Task<SyncReport> DrainCoreAsync(CancellationToken cancellationToken)
     {
         await _draining.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -147,13 +153,7 @@ internal sealed class SyncPipeline : ISync, IAsyncDisposable
             var reason = (string?)null;
             while (available && await _queue.ClaimAsync(BatchSize, cancellationToken).ConfigureAwait(false) is { Count: > 0 } batches)
             {
-                var claimed = batches.SelectMany(b => b.Commands).ToList();
-                var outcome = await DeliverAsync(claimed, cancellationToken).ConfigureAwait(false);
-                if (typedNow is { } own && claimed.Any(c => c.Id == own) && outcome.Unavailable is null)
-                {
-                    outcome = outcome with { Delivered = Math.Max(0, outcome.Delivered - 1) };
-                }
-
+                var outcome = await DeliverAsync(batches.SelectMany(b => b.Commands).ToList(), cancellationToken).ConfigureAwait(false);
                 if ((synced + outcome.Delivered) / 500 > synced / 500)
                 {
                     var left = (await _queue.GetStatusAsync(cancellationToken).ConfigureAwait(false)).Queued;
@@ -288,7 +288,8 @@ internal sealed class SyncPipeline : ISync, IAsyncDisposable
         }
 
         await _queue.MarkDoneAsync(done, cancellationToken).ConfigureAwait(false);
-        return new Delivery(done.Count, null);
+        var typed = routes.Count(c => done.Any(d => d.Item1 == c.Id) && _typedNow.TryRemove(c.UniqueKey, out _));
+        return new Delivery(done.Count - typed, null);
     }
 
     // A queued meta-command is a hub-side command such as /devices.
