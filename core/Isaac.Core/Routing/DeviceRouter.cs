@@ -43,7 +43,7 @@ internal sealed class DeviceRouter(CommandCatalog catalog, CommandQueue queue, H
 
         sync.TypedNow(request.UniqueKey);
         var id = (await queue.EnqueueAsync(entry, cancellationToken).ConfigureAwait(false)).Id;
-        var outcome = await DeliverAsync(request, id, ahead, mayWait, known, cancellationToken).ConfigureAwait(false);
+        var outcome = await DeliverAsync(sync, request, id, ahead, mayWait, known, cancellationToken).ConfigureAwait(false);
         if (outcome.Status != RouteStatus.Accepted)
         {
             sync.NowQueued(request.UniqueKey);
@@ -52,20 +52,15 @@ internal sealed class DeviceRouter(CommandCatalog catalog, CommandQueue queue, H
         return outcome;
     }
 
-    private async Task<RouteOutcome> DeliverAsync(RouteRequest request, long id, int ahead, bool mayWait, LoadedCommand? known, CancellationToken cancellationToken)
+    private async Task<RouteOutcome> DeliverAsync(SyncPipeline pipeline, RouteRequest request, long id, int ahead, bool mayWait, LoadedCommand? known, CancellationToken cancellationToken)
     {
-        if (sync is null)
-        {
-            return Queued(id, ahead, "no hub is configured (ISAAC_HUB)");
-        }
-
         // A hub known to be away is not tried again for each command typed: the probe delivers the queue when it is back.
         if (connectivity?.Current is { Online: false } offline && offline.Since != DateTimeOffset.MinValue && mayWait)
         {
             return Queued(id, ahead, offline.Reason);
         }
 
-        var report = await sync.DrainAsync(cancellationToken).ConfigureAwait(false);
+        var report = await pipeline.DrainAsync(cancellationToken).ConfigureAwait(false);
         var state = await queue.GetStateAsync(id, cancellationToken).ConfigureAwait(false);
         if (state.Status is "pending" or "syncing" or "failed" && report.Reason == SyncPipeline.AnotherDrainer)
         {

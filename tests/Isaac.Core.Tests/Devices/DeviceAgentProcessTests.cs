@@ -15,17 +15,7 @@ public sealed class DeviceAgentProcessTests : IDisposable
 
     public void Dispose()
     {
-        foreach (var process in _processes)
-        {
-            if (!process.HasExited)
-            {
-                process.Kill(entireProcessTree: true);
-                process.WaitForExit();
-            }
-
-            process.Dispose();
-        }
-
+        IsaacProcess.KillAll(_processes);
         _home.Dispose();
     }
 
@@ -41,23 +31,19 @@ public sealed class DeviceAgentProcessTests : IDisposable
 
     private Process StartAgent(ScriptedHub hub, string? fault = null)
     {
-        var startInfo = new ProcessStartInfo(Fixtures.IsaacExe) { RedirectStandardOutput = true, RedirectStandardError = true };
-        startInfo.ArgumentList.Add("agent");
-        startInfo.Environment["ISAAC_HOME"] = _home.Path;
-        startInfo.Environment["ISAAC_DEVICE"] = "laptop2";
-        startInfo.Environment["ISAAC_HUB"] = hub.Address.ToString();
-        startInfo.Environment["ISAAC_TOKEN"] = "isk_test";
-        startInfo.Environment["CI"] = "true";
+        var environment = new Dictionary<string, string?>
+        {
+            ["ISAAC_HOME"] = _home.Path,
+            ["ISAAC_DEVICE"] = "laptop2",
+            ["ISAAC_HUB"] = hub.Address.ToString(),
+            ["ISAAC_TOKEN"] = "isk_test",
+        };
         if (fault is not null)
         {
-            startInfo.Environment["ISAAC_AGENT_FAULT"] = fault;
+            environment["ISAAC_AGENT_FAULT"] = fault;
         }
 
-        var process = Process.Start(startInfo)!;
-        process.OutputDataReceived += (_, line) => { if (line.Data is { } data) { _output.Enqueue(data); } };
-        process.ErrorDataReceived += (_, line) => { if (line.Data is { } data) { _output.Enqueue(data); } };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        var process = IsaacProcess.Start(["agent"], environment, _output.Enqueue);
         _processes.Add(process);
         return process;
     }

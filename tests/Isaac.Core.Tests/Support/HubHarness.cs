@@ -145,40 +145,14 @@ internal sealed class HubHarness : IDisposable
     /// <summary>Starts <c>isaac arguments…</c> with exactly <paramref name="environment"/> (plus CI=true); killed on dispose.</summary>
     public Process StartIsaac(string[] arguments, Dictionary<string, string?> environment)
     {
-        var startInfo = new ProcessStartInfo(Fixtures.IsaacExe) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in arguments)
-        {
-            startInfo.ArgumentList.Add(argument);
-        }
-
-        foreach (var (name, value) in environment)
-        {
-            startInfo.Environment[name] = value;
-        }
-
-        startInfo.Environment["CI"] = "true";
-        var process = Process.Start(startInfo)!;
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        var process = IsaacProcess.Start(arguments, environment);
         _processes.Add(process);
         return process;
     }
 
     public void Dispose()
     {
-        foreach (var process in _processes)
-        {
-            if (!process.HasExited)
-            {
-                process.Kill(entireProcessTree: true);
-                process.WaitForExit();
-            }
-
-            process.Dispose();
-        }
-
+        IsaacProcess.KillAll(_processes);
         _root.Dispose();
     }
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text;
 using CliWrap;
 
@@ -26,5 +27,43 @@ internal static class IsaacProcess
             .WithValidation(CommandResultValidation.None)
             .ExecuteAsync();
         return new IsaacRun(result.ExitCode, stdout.ToString(), stderr.ToString());
+    }
+
+    /// <summary>Starts <c>isaac arguments…</c> in the background with exactly <paramref name="environment"/> (plus CI=true); each output line goes to <paramref name="output"/>.</summary>
+    public static Process Start(string[] arguments, IReadOnlyDictionary<string, string?> environment, Action<string>? output = null)
+    {
+        var startInfo = new ProcessStartInfo(Fixtures.IsaacExe) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in arguments)
+        {
+            startInfo.ArgumentList.Add(argument);
+        }
+
+        foreach (var (name, value) in environment)
+        {
+            startInfo.Environment[name] = value;
+        }
+
+        startInfo.Environment["CI"] = "true";
+        var process = Process.Start(startInfo)!;
+        process.OutputDataReceived += (_, line) => { if (line.Data is { } data) { output?.Invoke(data); } };
+        process.ErrorDataReceived += (_, line) => { if (line.Data is { } data) { output?.Invoke(data); } };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
+    /// <summary>Kills (with their process trees) those still running, and waits for them.</summary>
+    public static void KillAll(IEnumerable<Process> processes)
+    {
+        foreach (var process in processes)
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+                process.WaitForExit();
+            }
+
+            process.Dispose();
+        }
     }
 }
