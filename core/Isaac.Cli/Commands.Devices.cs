@@ -24,12 +24,19 @@ internal static partial class Commands
 
     public static int AddDevice(IsaacSettings settings, string? data, string name, bool replace)
     {
+        if (!DeviceName.TryNormalize(name, out var device, out var problem))
+        {
+            Console.Error.WriteLine($"isaac: {problem}");
+            return 2;
+        }
+
         using var store = new HubStore(data ?? Path.Combine(settings.Home, "hub"));
         try
         {
-            var token = store.AddDevice(name, replace);
+            var token = store.AddDevice(device, replace);
             Console.Out.WriteLine(token);
-            Console.Error.WriteLine($"Device '{name}' registered. This token is shown once; on '{name}' set ISAAC_TOKEN={token} (and ISAAC_HUB to this hub's address).");
+            var lowered = device == name ? "" : $" (device names are case-insensitive and kept in lower case; route to it as !{device})";
+            Console.Error.WriteLine($"Device '{device}' registered{lowered}. This token is shown once; on '{device}' set ISAAC_TOKEN={token} (and ISAAC_HUB to this hub's address).");
             return 0;
         }
         catch (InvalidOperationException ex)

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Isaac.Core;
+using Isaac.Core.Devices;
 using Isaac.Core.Internal;
 using Isaac.Core.Wire;
 using Isaac.Plugins;
@@ -89,20 +90,31 @@ public sealed class HubStore : IDisposable
         Execute("CREATE INDEX IF NOT EXISTS ix_commands_target_seq ON commands (target, seq);");
     }
 
-    /// <summary>Registers a device and returns its token; only the token's hash is stored.</summary>
+    /// <summary>
+    /// Registers a device under its canonical (lower-case) name and returns its token; only the token's hash is stored.
+    /// A name that breaks the rules of <see cref="DeviceName"/> is refused with <see cref="ArgumentException"/>.
+    /// </summary>
     public string AddDevice(string name, bool replace)
     {
+        if (!DeviceName.TryNormalize(name, out var device, out var problem))
+        {
+            throw new ArgumentException(problem, nameof(name));
+        }
+
         var token = "isk_" + Base64Url(RandomNumberGenerator.GetBytes(32));
         lock (_gate)
         {
-            var exists = Scalar("SELECT COUNT(*) FROM devices WHERE name = $name;", ("$name", name)) is long n && n > 0;
+            // Case-insensitive, also against a name stored before names were lower-cased: that row takes the canonical name.
+            var exists = Scalar("SELECT COUNT(*) FROM devices WHERE lower(name) = $name;", ("$name", device)) is long n && n > 0;
             if (exists && !replace)
             {
-                throw new InvalidOperationException($"Device '{name}' is already registered. Use --replace to issue a new token (the old one stops working).");
+                throw new InvalidOperationException($"Device '{device}' is already registered. Use --replace to issue a new token (the old one stops working).");
             }
 
-            Execute("INSERT INTO devices (name, token_hash, created_at) VALUES ($name, $hash, $now) ON CONFLICT (name) DO UPDATE SET token_hash = excluded.token_hash;",
-                ("$name", name), ("$hash", Hash(token)), ("$now", Now()));
+            if (Execute("UPDATE devices SET name = $name, token_hash = $hash WHERE lower(name) = $name;", ("$name", device), ("$hash", Hash(token))) == 0)
+            {
+                Execute("INSERT INTO devices (name, token_hash, created_at) VALUES ($name, $hash, $now);", ("$name", device), ("$hash", Hash(token)), ("$now", Now()));
+            }
         }
 
         return token;

@@ -25,7 +25,32 @@ public sealed record SessionInfo
     [JsonPropertyName("isaac_home")]
     public required string IsaacHome { get; init; }
 
-    /// <summary>Who asked: <c>local</c>, or the name of the device that routed the command here.</summary>
+    private bool _remote;
+    private string? _originDevice;
+
+    /// <summary>Who asked: a person at this device, or another device through the hub (whose tier policy then applies).</summary>
+    [JsonIgnore]
+    public CommandOrigin Origin
+    {
+        get => _remote ? CommandOrigin.Remote(_originDevice ?? "") : CommandOrigin.Local;
+        init => (_remote, _originDevice) = (value.IsRemote, value.Device);
+    }
+
+    // The wire form (docs/protocol.md): "origin" is "local" or "remote", and "origin_device" names a remote device, so
+    // no device name can read as "local" to a handler. Read back, anything but "local" is remote.
+    [JsonInclude]
     [JsonPropertyName("origin")]
-    public string Origin { get; init; } = "local";
+    internal string OriginKind
+    {
+        get => Origin.Kind;
+        init => _remote = value != CommandOrigin.Local.Kind;
+    }
+
+    [JsonInclude]
+    [JsonPropertyName("origin_device")]
+    internal string? OriginDevice
+    {
+        get => _remote ? _originDevice : null;
+        init => _originDevice = value;
+    }
 }

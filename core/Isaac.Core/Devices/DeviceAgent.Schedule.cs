@@ -150,7 +150,7 @@ public sealed partial class DeviceAgent
         string? reason;
         try
         {
-            var result = await _run(assignment.Text, assignment.Sender, cancellationToken).ConfigureAwait(false);
+            var result = await _run(assignment.Text, CommandOrigin.Remote(assignment.Sender), cancellationToken).ConfigureAwait(false);
             response = ToResponse(result);
             outcome = result.Succeeded ? "completed" : "failed";
             reason = result.Succeeded ? null : result.Stderr;

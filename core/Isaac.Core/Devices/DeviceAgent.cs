@@ -9,8 +9,8 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Isaac.Core.Devices;
 
-/// <summary>Runs a command that another device routed here; the origin is the sender's device name.</summary>
-internal delegate Task<CommandResult> RoutedRunner(string text, string sender, CancellationToken cancellationToken);
+/// <summary>Runs a command that another device routed here; the origin is always remote, named after the sender.</summary>
+internal delegate Task<CommandResult> RoutedRunner(string text, CommandOrigin origin, CancellationToken cancellationToken);
 
 /// <summary>
 /// Serves this device's routed commands (<c>isaac agent</c>, or inside an interactive shell): one process per

@@ -33,8 +33,8 @@ internal sealed class Dispatcher(
         {
             return input switch
             {
-                { Kind: InputKind.Meta, Match: { Trigger.Spec.Prefix: RoutePrefix } } when session.Origin != "local" => CommandResult.Failure(input.Match.Command.Name, ErrorCode.Denied,
-                    $"A command routed here from '{session.Origin}' cannot be routed on ('{input.Text}')."),
+                { Kind: InputKind.Meta, Match: { Trigger.Spec.Prefix: RoutePrefix } } when session.Origin.IsRemote => CommandResult.Failure(input.Match.Command.Name, ErrorCode.Denied,
+                    $"A command routed here from device '{session.Origin.Device}' cannot be routed on ('{input.Text}')."),
                 { Kind: InputKind.Meta, Match: { } match } => await RunAsync(match, input.Text, session, workingDirectory, cancellationToken).ConfigureAwait(false),
                 { Kind: InputKind.Route, Device: { } device } => CommandResult.Failure(null, ErrorCode.NotFound,
                     $"Cannot route to '{device}': no installed command has a '{RoutePrefix}' trigger to carry '!device' routes (the built-in one is manifests/device-route)."),
@@ -57,7 +57,7 @@ internal sealed class Dispatcher(
         var maxTier = _policy.MaxTierFor(session.Origin);
         if (command.Manifest.Security.Tier > maxTier)
         {
-            var who = session.Origin == "local" ? "from this device" : $"from remote devices ('{session.Origin}')";
+            var who = session.Origin.IsLocal ? "from this device" : $"from remote devices ('{session.Origin.Device}')";
             return CommandResult.Failure(command.Name, ErrorCode.Denied,
                 $"Command '{command.Name}' is tier {command.Manifest.Security.Tier}, but this device runs at most tier {maxTier} {who}. See docs/security.md to change the policy.");
         }
@@ -116,9 +116,9 @@ internal sealed class Dispatcher(
 
     private async Task<CommandResult> ShellAsync(string text, SessionInfo session, string workingDirectory, CancellationToken cancellationToken)
     {
-        if (session.Origin != "local")
+        if (session.Origin.IsRemote)
         {
-            return CommandResult.Failure(null, ErrorCode.Denied, $"Plain shell commands never run for remote devices ('{session.Origin}'); route a meta-command instead.");
+            return CommandResult.Failure(null, ErrorCode.Denied, $"Plain shell commands never run for remote devices ('{session.Origin.Device}'); route a meta-command instead.");
         }
 
         var exitCode = await _shell.RunAsync(text, workingDirectory, cancellationToken).ConfigureAwait(false);

@@ -1,3 +1,5 @@
+using Isaac.Plugins;
+
 namespace Isaac.Core.Dispatch;
 
 /// <summary>Which manifest security tiers may run here. See docs/security.md.</summary>
@@ -11,5 +13,6 @@ public sealed record TierPolicy
 
     public static TierPolicy Default { get; } = new();
 
-    public int MaxTierFor(string origin) => origin == "local" ? LocalMaxTier : RemoteMaxTier;
+    /// <summary>The local limit for a person here, the remote one for any other device, whatever its name.</summary>
+    public int MaxTierFor(CommandOrigin origin) => origin.IsLocal ? LocalMaxTier : RemoteMaxTier;
 }

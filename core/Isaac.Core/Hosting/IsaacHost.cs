@@ -165,7 +165,7 @@ public sealed class IsaacHost : IAsyncDisposable
         // The agent opens agent.db itself, once it holds the machine's agent lock: another process may be serving.
         var options = new AgentOptions { Hub = new Uri(address), Token = token, Device = Settings.Device, Home = Settings.Home, Capacity = capacity };
         return new DeviceAgent(options, Catalog,
-            (text, sender, cancellationToken) => Dispatcher.DispatchAsync(text, Session(interactive: false, terminalWidth: 200, online: true) with { Origin = sender }, Settings.Home, cancellationToken),
+            (text, origin, cancellationToken) => Dispatcher.DispatchAsync(text, Session(interactive: false, terminalWidth: 200, online: true) with { Origin = origin }, Settings.Home, cancellationToken),
             TimeProvider.System, _logs.CreateLogger<DeviceAgent>());
     }
 

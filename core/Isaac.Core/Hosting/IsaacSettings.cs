@@ -1,3 +1,4 @@
+using Isaac.Core.Devices;
 using Isaac.Core.Dispatch;
 using Isaac.Core.Sync;
 using YamlDotNet.Core;
@@ -15,7 +16,7 @@ public sealed record IsaacSettings
     /// <summary>Isaac's home: queue, history, logs, user commands, config. The default is <c>~/.isaac</c>.</summary>
     public required string Home { get; init; }
 
-    /// <summary>This device's name. The default is the host name.</summary>
+    /// <summary>This device's name, lower-cased (docs/hub.md). The default is the host name made a valid device name (lower case, other characters '-').</summary>
     public required string Device { get; init; }
 
     /// <summary>The hub's address. The default is none: every route queues.</summary>
@@ -52,7 +53,7 @@ public sealed record IsaacSettings
         return new IsaacSettings
         {
             Home = home,
-            Device = deviceFlag ?? Env("ISAAC_DEVICE") ?? file.Device ?? Environment.MachineName,
+            Device = DeviceSetting(deviceFlag, Env("ISAAC_DEVICE"), file.Device, Path.Combine(home, "config.yaml")),
             Hub = hubFlag ?? Env("ISAAC_HUB") ?? file.Hub,
             Token = Env("ISAAC_TOKEN") ?? file.Token,
             ShareHistory = Env("ISAAC_SHARE_HISTORY") is { } share ? share is not ("0" or "false" or "no" or "off") : file.ShareHistory ?? true,
@@ -68,6 +69,18 @@ public sealed record IsaacSettings
                 OfflineProbeMax = Seconds(file.Sync?.OfflineProbeMaxSeconds) ?? ConnectivityOptions.Default.OfflineProbeMax,
             },
         };
+    }
+
+    // A name given by the user must follow the device-name rules (docs/hub.md); the host name only gives a default.
+    private static string DeviceSetting(string? flag, string? environment, string? file, string configPath)
+    {
+        var (name, source) = flag is not null ? (flag, "--device") : environment is not null ? (environment, "ISAAC_DEVICE") : (file, $"{configPath}: device");
+        if (name is null)
+        {
+            return DeviceName.FromHostName(Environment.MachineName);
+        }
+
+        return DeviceName.TryNormalize(name, out var device, out var problem) ? device : throw SettingsException.BadDevice(source, problem);
     }
 
     private static TimeSpan? Seconds(double? seconds) => seconds is { } value && value > 0 ? TimeSpan.FromSeconds(value) : null;
@@ -124,10 +137,12 @@ public sealed record IsaacSettings
 /// <summary>A config file Isaac cannot use.</summary>
 internal sealed class SettingsException : IsaacException
 {
-    private SettingsException(string message, Exception inner) : base(message, inner)
+    private SettingsException(string message, Exception? inner = null) : base(message, inner)
     {
     }
 
     internal static SettingsException BadConfig(string path, YamlException ex) =>
         new($"{path}:{ex.Start.Line}:{ex.Start.Column}: {ex.Message}{(ex.InnerException is { } inner ? " " + inner.Message : "")} Fix or remove the file.", ex);
+
+    internal static SettingsException BadDevice(string source, string problem) => new($"{source}: {problem}");
 }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Isaac.Core.Devices;
 using Isaac.Core.Dispatch;
 using Isaac.Core.Manifests;
 using Isaac.Core.Queue;
@@ -26,6 +27,12 @@ internal sealed class DeviceRouter(CommandCatalog catalog, CommandQueue queue, H
 
     public async Task<RouteOutcome> RouteAsync(RouteRequest request, CancellationToken cancellationToken = default)
     {
+        if (!DeviceName.TryNormalize(request.Target, out var target, out var problem))
+        {
+            return new RouteOutcome { Status = RouteStatus.Rejected, Reason = $"{problem} Nothing was queued." };
+        }
+
+        request = request with { Target = target };
         var known = ParsedInput.Parse(request.Text, catalog).Match?.Command;
         var policy = known is null ? null : QueuedCommands.For(known, CommandType.DeviceRoute, request.Text, request.Target);
         var mayWait = known is null || policy is not null;

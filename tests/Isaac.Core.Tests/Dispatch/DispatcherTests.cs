@@ -1,6 +1,7 @@
 using Isaac.Core.Dispatch;
 using Isaac.Core.Plugins;
 using Isaac.Core.Tests.Support;
+using Isaac.Plugins;
 
 namespace Isaac.Core.Tests.Dispatch;
 
@@ -102,7 +103,7 @@ public sealed class DispatcherTests : IDisposable
         File.WriteAllText(path, File.ReadAllText(path).Replace("tier: 1", "tier: 3"));
         var dispatcher = await DispatcherAsync();
 
-        var remote = await dispatcher.DispatchAsync("/wipe", Some.Session(origin: "laptop2"), _dir.Path);
+        var remote = await dispatcher.DispatchAsync("/wipe", Some.Session(CommandOrigin.Remote("laptop2")), _dir.Path);
         var local = await dispatcher.DispatchAsync("/wipe", Some.Session(), _dir.Path);
 
         Assert.Equal(ErrorCode.Denied, remote.Error);
@@ -131,7 +132,7 @@ public sealed class DispatcherTests : IDisposable
         var marker = _dir.Combine("ran");
         var dispatcher = await DispatcherAsync();
 
-        var result = await dispatcher.DispatchAsync($"touch '{marker}'", Some.Session(origin: "laptop2"), _dir.Path);
+        var result = await dispatcher.DispatchAsync($"touch '{marker}'", Some.Session(CommandOrigin.Remote("laptop2")), _dir.Path);
 
         Assert.Equal(ErrorCode.Denied, result.Error);
         Assert.False(File.Exists(marker));

@@ -1,4 +1,5 @@
 using Isaac.Core.Dispatch;
+using Isaac.Plugins;
 
 namespace Isaac.Core.Tests.Support;
 
@@ -49,7 +50,7 @@ internal sealed class RunRecorder
 
     public void Release() => _release.TrySetResult();
 
-    public async Task<CommandResult> RunAsync(string text, string sender, CancellationToken cancellationToken)
+    public async Task<CommandResult> RunAsync(string text, CommandOrigin origin, CancellationToken cancellationToken)
     {
         lock (_gate)
         {
@@ -75,7 +76,7 @@ internal sealed class RunRecorder
                 await Task.Delay(Duration, cancellationToken);
             }
 
-            return new CommandResult { Command = text, Stdout = $"ran {text} for {sender}" };
+            return new CommandResult { Command = text, Stdout = $"ran {text} for {origin.Device}" };
         }
         finally
         {

@@ -9,11 +9,11 @@ namespace Isaac.Core.Tests.Support;
 /// <summary>Ready-made values for tests.</summary>
 internal static class Some
 {
-    public static SessionInfo Session(string origin = "local") => new()
+    public static SessionInfo Session(CommandOrigin? origin = null) => new()
     {
         Device = "test-device",
         IsaacHome = Path.GetTempPath(),
-        Origin = origin,
+        Origin = origin ?? CommandOrigin.Local,
     };
 
     public static CommandRequest Request(LoadedCommand command, string args = "") => new()
