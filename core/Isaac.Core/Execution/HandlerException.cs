@@ -53,6 +53,9 @@ internal sealed class HandlerException : IsaacException
             : $"Command '{command.Name}' could not start '{program}' ({inner.Message}). Make it executable (chmod +x) or set runtime.interpreter in {command.ManifestPath}.",
         inner);
 
+    internal static HandlerException Refused(LoadedCommand command, string reason) => new(command.Name, ErrorCode.HandlerFailed,
+        $"Command '{command.Name}' was not started: {reason}. Check it with 'isaac validate {command.ManifestPath}'.");
+
     internal static HandlerException PluginThrew(LoadedCommand command, Exception inner) => new(command.Name, ErrorCode.HandlerFailed,
         $"Command '{command.Name}' failed: its plugin threw {inner.GetType().Name}: {inner.Message}", inner);
 

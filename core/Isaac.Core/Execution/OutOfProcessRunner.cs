@@ -80,6 +80,7 @@ internal sealed class OutOfProcessRunner : IHandlerRunner
     // Checked here because once setsid runs, a missing program is only an exit code.
     private static string ResolveProgram(LoadedCommand command)
     {
+        ExecutableLookup.EnsureHandlerInside(command);
         var program = command.Manifest.Runtime.Interpreter ?? command.HandlerPath;
         return ExecutableLookup.Resolve(program)
             ?? throw HandlerException.CannotStart(command, program, new FileNotFoundException(

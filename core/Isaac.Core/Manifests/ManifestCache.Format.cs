@@ -95,7 +95,14 @@ internal sealed partial class ManifestCache
 
     private static T[] ReadArray<T>(BinaryReader reader, Func<BinaryReader, T> read)
     {
-        var items = new T[reader.ReadInt32()];
+        // Every item takes at least a byte, so a count past the bytes left is damage (and no huge array is made).
+        var count = reader.ReadInt32();
+        if (count < 0 || count > reader.BaseStream.Length - reader.BaseStream.Position)
+        {
+            throw new FormatException($"the cache file claims {count} items where {reader.BaseStream.Length - reader.BaseStream.Position} bytes are left");
+        }
+
+        var items = new T[count];
         for (var i = 0; i < items.Length; i++)
         {
             items[i] = read(reader);

@@ -27,6 +27,9 @@ internal sealed partial class ManifestCache
     // Entries written by another build of Isaac.Core are ignored: its schema or defaults may differ.
     private static readonly Guid _build = typeof(ManifestCache).Assembly.ManifestModule.ModuleVersionId;
 
+    /// <summary>Largest cache file read (16 MiB, some thousands of manifests); anything bigger is damage and ignored.</summary>
+    public const int MaxBytes = 16 * 1024 * 1024;
+
     private readonly string _file;
     private readonly Dictionary<string, CachedManifest> _entries = new(StringComparer.Ordinal);
     private bool _dirty;
@@ -44,12 +47,21 @@ internal sealed partial class ManifestCache
     {
         try
         {
-            using var reader = new BinaryReader(File.OpenRead(file));
+            // Read whole and capped, so every length inside can be checked against what is really there.
+            using var stream = File.OpenRead(file);
+            var bytes = new byte[Math.Min(stream.Length, MaxBytes + 1)];
+            stream.ReadExactly(bytes);
+            if (bytes.Length > MaxBytes || stream.ReadByte() >= 0)
+            {
+                return new ManifestCache(file, []);
+            }
+
+            using var reader = new BinaryReader(new MemoryStream(bytes, writable: false));
             return new ManifestCache(file, Read(reader));
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException or ArgumentException or NotSupportedException)
         {
-            // Missing, unreadable, truncated or from another build: start empty.
+            // Missing, unreadable, truncated, damaged or from another build: a cache miss, never a crash.
             return new ManifestCache(file, []);
         }
     }

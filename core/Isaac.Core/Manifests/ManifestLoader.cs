@@ -1,20 +1,25 @@
+using System.Text;
 using System.Text.RegularExpressions;
+using Isaac.Core.Execution;
 using NJsonSchema;
 using NJsonSchema.Validation;
 using YamlDotNet.Core;
 using YamlDotNet.Core.Events;
-using YamlDotNet.RepresentationModel;
 using YamlDotNet.Serialization;
 using YamlDotNet.Serialization.NamingConventions;
 
 namespace Isaac.Core.Manifests;
 
+/// <summary>The command, or null when it cannot load; problems may come with a command that loads (they are worth fixing, not fatal).</summary>
 internal sealed record ManifestLoadResult(LoadedCommand? Command, IReadOnlyList<ManifestProblem> Problems);
 
 /// <summary>Reads one <c>command.yaml</c>: YAML syntax, then the JSON schema, then the rules a schema cannot say.</summary>
 internal sealed class ManifestLoader
 {
     public const string FileName = "command.yaml";
+
+    /// <summary>Largest manifest read (64 KiB); real ones are a few hundred bytes. Bigger files are refused unread.</summary>
+    public const int MaxBytes = 64 * 1024;
 
     // User manifests are untrusted input; a pathological pattern must not hang the shell.
     private static readonly TimeSpan _regexBudget = TimeSpan.FromMilliseconds(100);
@@ -35,7 +40,7 @@ internal sealed class ManifestLoader
     public async Task<ManifestLoadResult> LoadAsync(string manifestPath, CancellationToken cancellationToken = default)
     {
         var path = Path.GetFullPath(manifestPath);
-        string text;
+        string? text;
         FileStamp stamp;
         try
         {
@@ -45,11 +50,17 @@ internal sealed class ManifestLoader
                 return Resolve(path, cached, new Dictionary<string, Mark>(StringComparer.Ordinal));
             }
 
-            text = await File.ReadAllTextAsync(path, cancellationToken).ConfigureAwait(false);
+            text = stamp.Length <= MaxBytes ? await ReadCappedAsync(path, cancellationToken).ConfigureAwait(false) : null;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             return Fail(new ManifestProblem(path, 0, 0, "unreadable", ex.Message));
+        }
+
+        if (text is null)
+        {
+            return Fail(new ManifestProblem(path, 1, 1, "too-large",
+                $"the file is {Math.Max(stamp.Length, MaxBytes + 1)} bytes or more; a manifest may be at most {MaxBytes} bytes ({MaxBytes / 1024} KiB)"));
         }
 
         var result = Parse(path, text, await ManifestSchema.GetAsync().ConfigureAwait(false));
@@ -61,20 +72,38 @@ internal sealed class ManifestLoader
         return result;
     }
 
-    private static ManifestLoadResult Parse(string path, string text, JsonSchema schema)
+    // Reads at most MaxBytes + 1 bytes whatever the file claims: a link to /dev/zero has length 0.
+    private static async Task<string?> ReadCappedAsync(string path, CancellationToken cancellationToken)
+    {
+        var buffer = new byte[MaxBytes + 1];
+        var total = 0;
+        var file = File.OpenRead(path);
+        await using (file.ConfigureAwait(false))
+        {
+            int read;
+            while (total < buffer.Length && (read = await file.ReadAsync(buffer.AsMemory(total), cancellationToken).ConfigureAwait(false)) > 0)
+            {
+                total += read;
+            }
+        }
+
+        if (total > MaxBytes)
+        {
+            return null;
+        }
+
+        using var reader = new StreamReader(new MemoryStream(buffer, 0, total), Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
+        return await reader.ReadToEndAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    internal static ManifestLoadResult Parse(string path, string text, JsonSchema schema)
     {
         var marks = new Dictionary<string, Mark>(StringComparer.Ordinal);
         var parser = new PositionTrackingParser(new Parser(new StringReader(text)));
         try
         {
-            var stream = new YamlStream();
-            stream.Load(parser);
-            if (stream.Documents.Count != 1)
-            {
-                return Fail(new ManifestProblem(path, 1, 1, "yaml", $"expected exactly one YAML document, found {stream.Documents.Count}"));
-            }
-
-            var json = YamlJson.Convert(stream.Documents[0].RootNode, marks);
+            // Bounded walk first (size, depth, alias budget); only a document that passed it reaches the deserializer.
+            var json = YamlJson.Read(parser, marks);
             var schemaProblems = schema.Validate(json)
                 .SelectMany(Flatten)
                 .Select(error => Problem(path, marks, error))
@@ -94,8 +123,7 @@ internal sealed class ManifestLoader
         }
         catch (Exception ex) when (ex is ArgumentException or InvalidOperationException)
         {
-            // YamlStream rejects a repeated key with ArgumentException, and YamlDotNet's scanner throws
-            // InvalidOperationException on some malformed input; both are the manifest's fault, not ours.
+            // YamlDotNet's scanner throws InvalidOperationException on some malformed input; it is the manifest's fault, not ours.
             var at = parser.LastGood;
             return Fail(new ManifestProblem(path, (int)at.Line, (int)at.Column, "yaml", $"malformed YAML after this point ({ex.Message})"));
         }
@@ -108,21 +136,10 @@ internal sealed class ManifestLoader
         var directory = Path.GetDirectoryName(path) ?? ".";
         var handler = manifest.Runtime.Handler;
         var handlerPath = Path.GetFullPath(Path.Combine(directory, handler));
-
-        if (!IsInside(directory, handlerPath))
+        var handlerProblem = HandlerPath.Check(directory, handler);
+        if (handlerProblem is { } refused)
         {
-            problems.Add(At(path, marks, "runtime.handler", "handler-path",
-                $"handler '{handler}' resolves to '{handlerPath}', outside the manifest's folder; keep handlers next to command.yaml"));
-        }
-        else if (!File.Exists(handlerPath))
-        {
-            problems.Add(At(path, marks, "runtime.handler", "handler-missing",
-                $"handler '{handler}' does not exist at '{handlerPath}'"));
-        }
-        else if (new FileInfo(handlerPath).ResolveLinkTarget(returnFinalTarget: true) is { } target && !IsInside(directory, target.FullName))
-        {
-            problems.Add(At(path, marks, "runtime.handler", "handler-path",
-                $"handler '{handler}' is a link to '{target.FullName}', outside the manifest's folder"));
+            problems.Add(At(path, marks, "runtime.handler", refused.Rule, refused.Message));
         }
 
         var kind = manifest.Runtime.Kind switch
@@ -157,9 +174,27 @@ internal sealed class ManifestLoader
             }
         }
 
+        if (manifest.Runtime.Interpreter is { } interpreter && ExecutableLookup.RefuseInterpreter(interpreter) is { } reason)
+        {
+            problems.Add(At(path, marks, "runtime.interpreter", "interpreter", reason));
+        }
+
         if (problems.Count > 0)
         {
             return new ManifestLoadResult(null, problems);
+        }
+
+        // Worth saying, but the command still loads: the fix may come before it is run (and it fails clearly then).
+        var notes = new List<ManifestProblem>();
+        if (kind == HandlerKind.Script && manifest.Runtime.Interpreter is { } program && ExecutableLookup.Resolve(program) is null)
+        {
+            notes.Add(At(path, marks, "runtime.interpreter", "interpreter-missing",
+                $"interpreter '{program}' was not found on PATH or is not executable; install it or change runtime.interpreter"));
+        }
+        else if (kind == HandlerKind.Script && manifest.Runtime.Interpreter is null && !ExecutableLookup.IsExecutable(handlerPath))
+        {
+            notes.Add(At(path, marks, "runtime.handler", "handler-not-executable",
+                $"handler '{handler}' is not executable; make it executable (chmod +x) or set runtime.interpreter"));
         }
 
         var command = new LoadedCommand
@@ -170,13 +205,7 @@ internal sealed class ManifestLoader
             Kind = kind,
             Triggers = triggers,
         };
-        return new ManifestLoadResult(command, []);
-    }
-
-    private static bool IsInside(string directory, string candidate)
-    {
-        var root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory)) + Path.DirectorySeparatorChar;
-        return Path.GetFullPath(candidate).StartsWith(root, StringComparison.Ordinal);
+        return new ManifestLoadResult(command, notes);
     }
 
     // "oneOf"/"anyOf" failures carry the interesting errors inside; report the leaves.

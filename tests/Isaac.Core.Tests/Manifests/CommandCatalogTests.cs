@@ -55,6 +55,7 @@ public sealed class CommandCatalogTests : IDisposable
               - pattern: "^q.*$"
             runtime:
               handler: run.sh
+              interpreter: sh
             """);
 
         var catalog = await TestManifests.CatalogAsync(_dir.Path);
