@@ -87,7 +87,8 @@ public sealed class SqliteStore : IDisposable
     /// </summary>
     public T Run<T>(Func<SqliteConnection, T> work)
     {
-        _depth++;
+        // Exception filters run before inner finally blocks, so the depth is read once, here.
+        var outermost = ++_depth == 1;
         try
         {
             for (var attempt = 0; ; attempt++)
@@ -97,7 +98,7 @@ public sealed class SqliteStore : IDisposable
                 {
                     return work(connection);
                 }
-                catch (SqliteException ex) when (_depth == 1 && IsDamage(ex) && attempt < 2)
+                catch (SqliteException ex) when (outermost && IsDamage(ex) && attempt < 2)
                 {
                     _logger.LogError(ex, "{Path} reported damage while in use", Path);
                     _connection = null;
@@ -105,7 +106,7 @@ public sealed class SqliteStore : IDisposable
                     // First look again (another process may have replaced the file already); then rescue it regardless.
                     _connection = attempt == 0 ? OpenOrRecover() : Recover(ex.Message, ex);
                 }
-                catch (SqliteException ex) when (_depth == 1)
+                catch (SqliteException ex) when (outermost)
                 {
                     throw Diagnose(ex);
                 }
@@ -176,7 +177,8 @@ public sealed class SqliteStore : IDisposable
             connection.Execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;");
             if (existing && connection.Scalar<string>("PRAGMA quick_check;") is not "ok" and var check)
             {
-                throw new SqliteException($"quick_check reported: {check}", SqliteCorrupt);
+                _logger.LogError("{Path} failed its integrity check: {Check}", Path, check);
+                throw new SqliteException("its integrity check found damaged pages", SqliteCorrupt);
             }
 
             Migrate(connection);
@@ -280,6 +282,7 @@ public sealed class SqliteStore : IDisposable
 
     private SqliteConnection Recover(string why, Exception damage)
     {
+        why = why.ReplaceLineEndings(" ").TrimEnd('.');
         string aside;
         try
         {
@@ -287,7 +290,7 @@ public sealed class SqliteStore : IDisposable
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            throw StoreException.Damaged(Path, why.TrimEnd('.'), ex);
+            throw StoreException.Damaged(Path, why, ex);
         }
 
         SqliteConnection fresh;
@@ -305,7 +308,7 @@ public sealed class SqliteStore : IDisposable
             var (kept, total) = Salvage(aside, fresh);
             var name = System.IO.Path.GetFileName(Path);
             var count = total is { } all ? $"kept {kept} of {all} {_schema.Noun}" : $"kept {kept} {_schema.Noun} (how many there were could not be read)";
-            RecoveryNotice = $"{name} was damaged ({why.TrimEnd('.')}); moved to {aside}; {count}.";
+            RecoveryNotice = $"{name} was damaged ({why}); moved to {aside}; {count}.";
             _logger.LogError(damage, "{Notice}", RecoveryNotice);
             return fresh;
         }

@@ -60,9 +60,18 @@ internal sealed partial class CommandQueue
             return open;
         }
 
-        var store = SqliteStore.Open(_path, Store, _options.BusyTimeout, _time, _logger);
+        var store = SqliteStore.Open(_path, Schema, _options.BusyTimeout, _time, _logger);
+        try
+        {
+            store.Run(connection => Housekeep(connection, _time.GetUtcNow()));
+        }
+        catch
+        {
+            store.Dispose();
+            throw;
+        }
+
         _store = store;
-        store.Run(connection => Housekeep(connection, _time.GetUtcNow()));
         _logger.LogInformation("Queue database {Path} open (schema version {Version})", _path, SchemaVersion);
         return store;
     }

@@ -75,7 +75,7 @@ internal sealed partial class CommandQueue
     ];
 
     /// <summary>How queue.db is recognised, upgraded and salvaged (see <see cref="SqliteStore"/>).</summary>
-    internal static StoreSchema Store { get; } = new()
+    internal static StoreSchema Schema { get; } = new()
     {
         What = "queue",
         ApplicationId = StoreSchema.QueueId,

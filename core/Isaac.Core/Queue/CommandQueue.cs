@@ -39,6 +39,9 @@ internal sealed partial class CommandQueue : ICommandQueue, IAsyncDisposable
 
     public string DatabasePath => _path;
 
+    /// <summary>The open store, or null before first use (for tests that inject faults on its connection).</summary>
+    internal SqliteStore? Store => _store;
+
     public async Task<EnqueueResult> EnqueueAsync(EnqueueRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(request.Text);
