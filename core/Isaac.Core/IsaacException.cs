@@ -1,4 +1,4 @@
 namespace Isaac.Core;
 
 /// <summary>Base of the errors Isaac reports to a person; the message says what to do next.</summary>
-internal abstract class IsaacException(string message, Exception? inner = null) : Exception(message, inner);
+public abstract class IsaacException(string message, Exception? inner = null) : Exception(message, inner);

@@ -30,35 +30,4 @@ public static class Sqlite
         var value = command.ExecuteScalar();
         return value is null or DBNull ? default : (T)value;
     }
-
-    /// <summary>
-    /// Brings the file's schema up to date: entry N of <paramref name="migrations"/> upgrades version N to N+1
-    /// (<c>PRAGMA user_version</c>). Each step runs in its own write transaction that reads the version first, so two
-    /// processes opening the same new file never run a migration twice. A file newer than this build is refused with
-    /// the exception <paramref name="newer"/> makes from its version. Returns the versions reached by this call.
-    /// </summary>
-    public static IReadOnlyList<int> Migrate(this SqliteConnection connection, IReadOnlyList<string> migrations, Func<int, Exception> newer)
-    {
-        var reached = new List<int>();
-        while (true)
-        {
-            using var transaction = connection.BeginTransaction(deferred: false);
-            var version = (int)connection.Scalar<long>("PRAGMA user_version;", transaction);
-            if (version > migrations.Count)
-            {
-                throw newer(version);
-            }
-
-            if (version == migrations.Count)
-            {
-                transaction.Commit();
-                return reached;
-            }
-
-            connection.Execute(migrations[version], transaction);
-            connection.Execute($"PRAGMA user_version = {version + 1};", transaction);
-            transaction.Commit();
-            reached.Add(version + 1);
-        }
-    }
 }

@@ -7,15 +7,18 @@ using Isaac.Core.Internal;
 using Isaac.Core.Wire;
 using Isaac.Plugins;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
 
 namespace Isaac.Hub;
 
 /// <summary>The hub's own SQLite store: devices (with hashed tokens), routed commands, shared history.</summary>
 public sealed class HubStore : IDisposable
 {
-    private const string Schema = """
-        PRAGMA journal_mode = WAL;
-        PRAGMA synchronous = FULL;
+    // One entry per schema version; entry N upgrades version N to N+1. Never edit a shipped entry. Version 1 is the
+    // schema as it was before versioning ("IF NOT EXISTS" adopts files from that time; AdoptUnversioned finishes them).
+    private static readonly string[] _migrations =
+    [
+        """
         CREATE TABLE IF NOT EXISTS devices (
             name       TEXT PRIMARY KEY,
             token_hash TEXT NOT NULL UNIQUE,
@@ -44,26 +47,51 @@ public sealed class HubStore : IDisposable
             text   TEXT NOT NULL,
             at     TEXT NOT NULL
         );
-        """;
+        """,
+    ];
 
-    private readonly SqliteConnection _connection;
+    private readonly SqliteStore _store;
     private readonly Lock _gate = new();
     private readonly TimeProvider _time;
     private SqliteTransaction? _transaction;
 
-    public HubStore(string directory, TimeProvider? time = null)
+    /// <summary>
+    /// Opens <c>hub.db</c> in <paramref name="directory"/>, creating, upgrading or (when it is damaged) rescuing it;
+    /// see <see cref="SqliteStore"/> and <see cref="RecoveryNotice"/>.
+    /// </summary>
+    /// <exception cref="StoreException">The file cannot be used (read-only, not Isaac's, from a newer Isaac…); the message is one line for the person.</exception>
+    public HubStore(string directory, TimeProvider? time = null, ILogger? logger = null)
     {
-        Directory.CreateDirectory(directory);
         _time = time ?? TimeProvider.System;
-        _connection = new SqliteConnection($"Data Source={Path.Combine(directory, "hub.db")};Pooling=False");
-        _connection.Open();
-        Execute(Schema);
-        Migrate();
+        _store = SqliteStore.Open(Path.Combine(directory, "hub.db"), Schema, TimeSpan.FromSeconds(10), _time, logger);
+        try
+        {
+            Locked(AdoptUnversioned);
+        }
+        catch
+        {
+            _store.Dispose();
+            throw;
+        }
     }
+
+    /// <summary>How hub.db is recognised, upgraded and salvaged.</summary>
+    internal static StoreSchema Schema { get; } = new()
+    {
+        What = "hub",
+        ApplicationId = StoreSchema.HubId,
+        Migrations = _migrations,
+        Tables = ["devices", "commands", "history"],
+        Counted = ["commands"],
+        Noun = "routed commands",
+    };
+
+    /// <summary>Set when hub.db was damaged and has been replaced: where the old file went and how many routed commands were kept.</summary>
+    public string? RecoveryNotice => _store.RecoveryNotice;
 
     // Stores made before sequence numbers get them in the order they were stored (rowid), before the index
     // that keeps them unique. An explicit column, because VACUUM may renumber the rowids of a table like this.
-    private void Migrate()
+    private int AdoptUnversioned()
     {
         var columns = new HashSet<string>(StringComparer.Ordinal);
         using (var command = Command("PRAGMA table_info(commands);"))
@@ -88,6 +116,7 @@ public sealed class HubStore : IDisposable
         Execute("UPDATE commands SET seq = rowid WHERE seq IS NULL;");
         Execute("CREATE UNIQUE INDEX IF NOT EXISTS ix_commands_seq ON commands (seq);");
         Execute("CREATE INDEX IF NOT EXISTS ix_commands_target_seq ON commands (target, seq);");
+        return 0;
     }
 
     /// <summary>
@@ -121,26 +150,16 @@ public sealed class HubStore : IDisposable
     }
 
     /// <summary>The device a bearer token belongs to, or null.</summary>
-    internal string? Authenticate(string token)
-    {
-        lock (_gate)
-        {
-            return Scalar("SELECT name FROM devices WHERE token_hash = $hash;", ("$hash", Hash(token))) as string;
-        }
-    }
+    internal string? Authenticate(string token) =>
+        Locked(() => Scalar("SELECT name FROM devices WHERE token_hash = $hash;", ("$hash", Hash(token))) as string);
 
-    internal bool DeviceExists(string name)
-    {
-        lock (_gate)
-        {
-            return Scalar("SELECT COUNT(*) FROM devices WHERE name = $name;", ("$name", name)) is long n && n > 0;
-        }
-    }
+    internal bool DeviceExists(string name) =>
+        Locked(() => Scalar("SELECT COUNT(*) FROM devices WHERE name = $name;", ("$name", name)) is long n && n > 0);
 
     /// <summary>Every registered device with its last-seen time and how much of its work is waiting or in flight; <see cref="DeviceRecord.Online"/> is left to the caller.</summary>
     internal IReadOnlyList<DeviceRecord> Devices()
     {
-        lock (_gate)
+        return Locked(() =>
         {
             var devices = new List<DeviceRecord>();
             using var command = Command("""
@@ -162,21 +181,16 @@ public sealed class HubStore : IDisposable
             }
 
             return devices;
-        }
+        });
     }
 
-    internal void Touch(string device)
-    {
-        lock (_gate)
-        {
-            Execute("UPDATE devices SET last_seen = $now WHERE name = $name;", ("$name", device), ("$now", Now()));
-        }
-    }
+    internal void Touch(string device) =>
+        Locked(() => Execute("UPDATE devices SET last_seen = $now WHERE name = $name;", ("$name", device), ("$now", Now())));
 
     /// <summary>Stores a new routed command, or returns the first one stored with the same sender and unique key.</summary>
     internal (CommandRecord Record, bool Repeated) Create(string sender, RouteBody body)
     {
-        lock (_gate)
+        return Locked(() =>
         {
             if (Find("SELECT * FROM commands WHERE sender = $sender AND unique_key = $key;", ("$sender", sender), ("$key", body.UniqueKey)) is { } existing)
             {
@@ -191,15 +205,15 @@ public sealed class HubStore : IDisposable
                 """, ("$id", id), ("$sender", sender), ("$target", body.Target), ("$text", body.Text), ("$key", body.UniqueKey), ("$now", Now()),
                 ("$parallel", body.Parallel ? 1 : 0));
             return (Find("SELECT * FROM commands WHERE id = $id;", ("$id", id)) ?? throw new InvalidOperationException($"Command '{id}' vanished right after it was stored."), false);
-        }
+        });
     }
 
     /// <summary><see cref="Create"/> for many commands in one transaction (one fsync for the whole batch).</summary>
     internal IReadOnlyList<(CommandRecord Record, bool Repeated)> CreateMany(string sender, IReadOnlyList<RouteBody> bodies)
     {
-        lock (_gate)
+        return Locked(() =>
         {
-            using var transaction = _connection.BeginTransaction();
+            using var transaction = _store.Connection.BeginTransaction();
             _transaction = transaction;
             try
             {
@@ -211,75 +225,50 @@ public sealed class HubStore : IDisposable
             {
                 _transaction = null;
             }
-        }
+        });
     }
 
-    internal CommandRecord? Get(string id)
-    {
-        lock (_gate)
-        {
-            return Find("SELECT * FROM commands WHERE id = $id;", ("$id", id));
-        }
-    }
+    internal CommandRecord? Get(string id) =>
+        Locked(() => Find("SELECT * FROM commands WHERE id = $id;", ("$id", id)));
 
     /// <summary>Commands for <paramref name="target"/> not yet taken by the device, oldest first.</summary>
-    internal IReadOnlyList<CommandRecord> Undelivered(string target)
-    {
-        lock (_gate)
-        {
-            return FindAll("SELECT * FROM commands WHERE target = $target AND status IN ('accepted', 'assigned') ORDER BY seq;", ("$target", target));
-        }
-    }
+    internal IReadOnlyList<CommandRecord> Undelivered(string target) =>
+        Locked(() => FindAll("SELECT * FROM commands WHERE target = $target AND status IN ('accepted', 'assigned') ORDER BY seq;", ("$target", target)));
 
     /// <summary>Commands the device is working on: accepted or running, or assigned on this connection.</summary>
     internal int InFlight(string target, IReadOnlySet<string> sentThisConnection)
     {
-        lock (_gate)
+        return Locked(() =>
         {
             var working = (long)(Scalar("SELECT COUNT(*) FROM commands WHERE target = $target AND status IN ('device_accepted', 'running');", ("$target", target)) ?? 0L);
             var assigned = FindAll("SELECT * FROM commands WHERE target = $target AND status = 'assigned';", ("$target", target)).Count(r => sentThisConnection.Contains(r.Id));
             return (int)working + assigned;
-        }
+        });
     }
 
     /// <summary>Ids of the commands some agent of the device stored and has not finished (device_accepted or running).</summary>
-    internal IReadOnlyList<string> Working(string target)
-    {
-        lock (_gate)
-        {
-            return [.. FindAll("SELECT * FROM commands WHERE target = $target AND status IN ('device_accepted', 'running') ORDER BY seq;", ("$target", target)).Select(r => r.Id)];
-        }
-    }
+    internal IReadOnlyList<string> Working(string target) =>
+        Locked<IReadOnlyList<string>>(() => [.. FindAll("SELECT * FROM commands WHERE target = $target AND status IN ('device_accepted', 'running') ORDER BY seq;", ("$target", target)).Select(r => r.Id)]);
 
     /// <summary>Puts a command the device turned away as busy back to waiting at the hub. Returns false when it had moved on.</summary>
-    internal bool Requeue(string id, string target)
-    {
-        lock (_gate)
-        {
-            return Execute("""
-                UPDATE commands SET status = 'accepted', updated_at = $now
-                WHERE id = $id AND target = $target AND status IN ('assigned', 'device_accepted');
-                """, ("$id", id), ("$target", target), ("$now", Now())) > 0;
-        }
-    }
+    internal bool Requeue(string id, string target) =>
+        Locked(() => Execute("""
+            UPDATE commands SET status = 'accepted', updated_at = $now
+            WHERE id = $id AND target = $target AND status IN ('assigned', 'device_accepted');
+            """, ("$id", id), ("$target", target), ("$now", Now())) > 0);
 
     /// <summary>
     /// Moves a command on; never back (a late "accepted" does not undo "running"), and a final state never changes
     /// again. Returns false when nothing changed.
     /// </summary>
-    internal bool Advance(string id, string target, string status, CommandResponse? result = null, string? error = null)
-    {
-        lock (_gate)
-        {
-            return Execute("""
-                UPDATE commands SET status = $status, result = COALESCE($result, result), error = COALESCE($error, error), updated_at = $now
-                WHERE id = $id AND target = $target AND status NOT IN ('completed', 'failed', 'rejected', 'in_doubt')
-                  AND (CASE status WHEN 'accepted' THEN 0 WHEN 'assigned' THEN 1 WHEN 'device_accepted' THEN 2 WHEN 'running' THEN 3 ELSE 4 END)
-                   <= (CASE $status WHEN 'accepted' THEN 0 WHEN 'assigned' THEN 1 WHEN 'device_accepted' THEN 2 WHEN 'running' THEN 3 ELSE 4 END);
-                """, ("$id", id), ("$target", target), ("$status", status),
-                ("$result", result is null ? null : JsonSerializer.Serialize(Normalize(result), HubJson.Default.CommandResponse)), ("$error", error), ("$now", Now())) > 0;
-        }
-    }
+    internal bool Advance(string id, string target, string status, CommandResponse? result = null, string? error = null) =>
+        Locked(() => Execute("""
+            UPDATE commands SET status = $status, result = COALESCE($result, result), error = COALESCE($error, error), updated_at = $now
+            WHERE id = $id AND target = $target AND status NOT IN ('completed', 'failed', 'rejected', 'in_doubt')
+              AND (CASE status WHEN 'accepted' THEN 0 WHEN 'assigned' THEN 1 WHEN 'device_accepted' THEN 2 WHEN 'running' THEN 3 ELSE 4 END)
+               <= (CASE $status WHEN 'accepted' THEN 0 WHEN 'assigned' THEN 1 WHEN 'device_accepted' THEN 2 WHEN 'running' THEN 3 ELSE 4 END);
+            """, ("$id", id), ("$target", target), ("$status", status),
+            ("$result", result is null ? null : JsonSerializer.Serialize(Normalize(result), HubJson.Default.CommandResponse)), ("$error", error), ("$now", Now())) > 0);
 
     /// <summary>
     /// A result as agents may send it (a script's minimal JSON, explicit nulls) with every collection and string
@@ -310,17 +299,12 @@ public sealed class HubStore : IDisposable
         };
     }
 
-    internal void AppendHistory(string device, string text)
-    {
-        lock (_gate)
-        {
-            Execute("INSERT INTO history (device, text, at) VALUES ($device, $text, $now);", ("$device", device), ("$text", text), ("$now", Now()));
-        }
-    }
+    internal void AppendHistory(string device, string text) =>
+        Locked(() => Execute("INSERT INTO history (device, text, at) VALUES ($device, $text, $now);", ("$device", device), ("$text", text), ("$now", Now())));
 
     internal IReadOnlyList<HistoryEntry> History(int limit)
     {
-        lock (_gate)
+        return Locked(() =>
         {
             var entries = new List<HistoryEntry>();
             using var command = Command("SELECT device, text, at FROM (SELECT * FROM history ORDER BY id DESC LIMIT $limit) ORDER BY id;", ("$limit", limit));
@@ -331,10 +315,10 @@ public sealed class HubStore : IDisposable
             }
 
             return entries;
-        }
+        });
     }
 
-    public void Dispose() => _connection.Dispose();
+    public void Dispose() => _store.Dispose();
 
     private string Now() => _time.GetUtcNow().ToString("O", System.Globalization.CultureInfo.InvariantCulture);
 
@@ -372,10 +356,19 @@ public sealed class HubStore : IDisposable
         return records;
     }
 
-    // Inside CreateMany every statement joins its transaction.
-    private SqliteCommand Command(string sql, params (string Name, object? Value)[] parameters) => _connection.Command(sql, _transaction, parameters);
+    // Every method holds the lock and runs through the store, so damage met in use is repaired and the method run again
+    // (the store's Run nests: the outermost call repairs). Inside CreateMany every statement joins its transaction.
+    private T Locked<T>(Func<T> work)
+    {
+        lock (_gate)
+        {
+            return _store.Run(_ => work());
+        }
+    }
 
-    private int Execute(string sql, params (string Name, object? Value)[] parameters) => _connection.Execute(sql, _transaction, parameters);
+    private SqliteCommand Command(string sql, params (string Name, object? Value)[] parameters) => _store.Connection.Command(sql, _transaction, parameters);
 
-    private object? Scalar(string sql, params (string Name, object? Value)[] parameters) => _connection.Scalar<object>(sql, _transaction, parameters);
+    private int Execute(string sql, params (string Name, object? Value)[] parameters) => _store.Run(connection => connection.Execute(sql, _transaction, parameters));
+
+    private object? Scalar(string sql, params (string Name, object? Value)[] parameters) => _store.Run(connection => connection.Scalar<object>(sql, _transaction, parameters));
 }

@@ -4,6 +4,7 @@ using Isaac.Core.Internal;
 using Isaac.Core.Wire;
 using Isaac.Plugins;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
 
 namespace Isaac.Core.Devices;
 
@@ -73,28 +74,30 @@ internal sealed class AgentStore : IDisposable
 
     private const string Order = "ORDER BY seq IS NULL, seq, rowid";
 
-    private readonly SqliteConnection _connection;
+    private readonly SqliteStore _store;
     private readonly Lock _gate = new();
 
-    public AgentStore(string path)
+    /// <summary>Opens agent.db, creating, upgrading or (when it is damaged) rescuing it; see <see cref="SqliteStore"/>.</summary>
+    /// <exception cref="StoreException">The file cannot be used (read-only, not Isaac's, from a newer Isaac…).</exception>
+    public AgentStore(string path, ILogger? logger = null) =>
+        _store = SqliteStore.Open(path, Schema, TimeSpan.FromSeconds(10), logger: logger);
+
+    /// <summary>How agent.db is recognised, upgraded and salvaged.</summary>
+    internal static StoreSchema Schema { get; } = new()
     {
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".");
-        _connection = new SqliteConnection($"Data Source={path};Pooling=False;Default Timeout=10");
-        try
-        {
-            _connection.Open();
-            _connection.Execute("PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;");
-            Upgrade();
-        }
-        catch
-        {
-            _connection.Dispose();
-            throw;
-        }
-    }
+        What = "agent",
+        ApplicationId = StoreSchema.AgentId,
+        Migrations = _migrations,
+        Tables = ["assignments"],
+        Counted = ["assignments"],
+        Noun = "assignments",
+    };
 
     /// <summary>The schema version this build writes.</summary>
     public static int SchemaVersion => _migrations.Length;
+
+    /// <summary>Set when agent.db was damaged and has been replaced: where the old file went and how many assignments were kept.</summary>
+    public string? RecoveryNotice => _store.RecoveryNotice;
 
     public Assignment? Get(string id) => Query("SELECT rowid, * FROM assignments WHERE id = $id;", ("$id", id)).FirstOrDefault();
 
@@ -115,13 +118,16 @@ internal sealed class AgentStore : IDisposable
     {
         lock (_gate)
         {
-            using var command = _connection.Command(
-                "INSERT OR IGNORE INTO assignments (id, sender, text, status, seq, parallel, received_at) VALUES ($id, $sender, $text, 'received', $seq, $parallel, $now) RETURNING rowid;",
-                null, ("$id", id), ("$sender", sender), ("$text", text), ("$seq", seq), ("$parallel", parallel),
-                ("$now", DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture)));
-            return command.ExecuteScalar() is long rowid
-                ? new Assignment { Id = id, Sender = sender, Text = text, Status = Received, Seq = seq, Parallel = parallel, Arrival = rowid }
-                : null;
+            return _store.Run(connection =>
+            {
+                using var command = connection.Command(
+                    "INSERT OR IGNORE INTO assignments (id, sender, text, status, seq, parallel, received_at) VALUES ($id, $sender, $text, 'received', $seq, $parallel, $now) RETURNING rowid;",
+                    null, ("$id", id), ("$sender", sender), ("$text", text), ("$seq", seq), ("$parallel", parallel),
+                    ("$now", DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture)));
+                return command.ExecuteScalar() is long rowid
+                    ? new Assignment { Id = id, Sender = sender, Text = text, Status = Received, Seq = seq, Parallel = parallel, Arrival = rowid }
+                    : null;
+            });
         }
     }
 
@@ -139,47 +145,48 @@ internal sealed class AgentStore : IDisposable
 
     public void MarkReported(string id) => Execute("UPDATE assignments SET reported = 1 WHERE id = $id AND status = 'done';", ("$id", id));
 
-    public void Dispose() => _connection.Dispose();
-
-    private void Upgrade() =>
-        _connection.Migrate(_migrations, version => new InvalidOperationException(
-            $"The agent database {_connection.DataSource} has schema version {version}, newer than this Isaac understands ({_migrations.Length}); update Isaac or move the file aside."));
+    public void Dispose() => _store.Dispose();
 
     private List<Assignment> Query(string sql, params (string Name, object? Value)[] parameters)
     {
         lock (_gate)
         {
-            using var command = _connection.Command(sql, null, parameters);
-            using var reader = command.ExecuteReader();
-            var rows = new List<Assignment>();
-            while (reader.Read())
-            {
-                var result = reader["result"] as string;
-                rows.Add(new Assignment
-                {
-                    Id = (string)reader["id"],
-                    Sender = (string)reader["sender"],
-                    Text = (string)reader["text"],
-                    Status = (string)reader["status"],
-                    Seq = reader["seq"] as long?,
-                    Parallel = (long)reader["parallel"] != 0,
-                    Arrival = (long)reader["rowid"],
-                    Outcome = reader["outcome"] as string,
-                    Result = result is null ? null : JsonSerializer.Deserialize(result, HubJson.Default.CommandResponse),
-                    Reason = reader["reason"] as string,
-                    Reported = (long)reader["reported"] != 0,
-                });
-            }
-
-            return rows;
+            return _store.Run(connection => Read(connection, sql, parameters));
         }
+    }
+
+    private static List<Assignment> Read(SqliteConnection connection, string sql, (string Name, object? Value)[] parameters)
+    {
+        using var command = connection.Command(sql, null, parameters);
+        using var reader = command.ExecuteReader();
+        var rows = new List<Assignment>();
+        while (reader.Read())
+        {
+            var result = reader["result"] as string;
+            rows.Add(new Assignment
+            {
+                Id = (string)reader["id"],
+                Sender = (string)reader["sender"],
+                Text = (string)reader["text"],
+                Status = (string)reader["status"],
+                Seq = reader["seq"] as long?,
+                Parallel = (long)reader["parallel"] != 0,
+                Arrival = (long)reader["rowid"],
+                Outcome = reader["outcome"] as string,
+                Result = result is null ? null : JsonSerializer.Deserialize(result, HubJson.Default.CommandResponse),
+                Reason = reader["reason"] as string,
+                Reported = (long)reader["reported"] != 0,
+            });
+        }
+
+        return rows;
     }
 
     private int Execute(string sql, params (string Name, object? Value)[] parameters)
     {
         lock (_gate)
         {
-            return _connection.Execute(sql, null, parameters);
+            return _store.Run(connection => connection.Execute(sql, null, parameters));
         }
     }
 }

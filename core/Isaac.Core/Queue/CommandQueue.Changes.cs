@@ -54,9 +54,9 @@ internal sealed partial class CommandQueue
         {
             if (_status is null)
             {
-                var connection = EnsureOpen();
-                _status = new BehaviorSubject<QueueStatus>(CountStatus(connection));
-                _watcher = WatchAsync(_status, Version(connection), _shutdown.Token);
+                var store = EnsureOpen();
+                _status = new BehaviorSubject<QueueStatus>(store.Run(CountStatus));
+                _watcher = WatchAsync(_status, store.Run(Version), _shutdown.Token);
             }
 
             return _status;
@@ -82,21 +82,25 @@ internal sealed partial class CommandQueue
                 await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
                 try
                 {
-                    var connection = EnsureOpen();
-                    var version = Version(connection);
-                    if (version != lastVersion)
+                    EnsureOpen().Run(connection =>
                     {
-                        lastVersion = version;
-                        status.OnNext(CountStatus(connection));
-                    }
+                        var version = Version(connection);
+                        if (version != lastVersion)
+                        {
+                            lastVersion = version;
+                            status.OnNext(CountStatus(connection));
+                        }
 
-                    if (_time.GetUtcNow() >= nextHousekeeping)
-                    {
-                        nextHousekeeping = _time.GetUtcNow() + _housekeepingInterval;
-                        Housekeep(connection, _time.GetUtcNow());
-                    }
+                        if (_time.GetUtcNow() >= nextHousekeeping)
+                        {
+                            nextHousekeeping = _time.GetUtcNow() + _housekeepingInterval;
+                            Housekeep(connection, _time.GetUtcNow());
+                        }
+
+                        return 0;
+                    });
                 }
-                catch (SqliteException ex)
+                catch (StoreException ex)
                 {
                     // Reported, retried at the next tick, never thrown into the host.
                     _logger.LogWarning(ex, "Watching the queue database {Path} failed", _path);
@@ -135,8 +139,8 @@ internal sealed partial class CommandQueue
             _status?.OnCompleted();
             _status?.Dispose();
             _insert?.Dispose();
-            _connection?.Dispose();
-            _connection = null;
+            _store?.Dispose();
+            _store = null;
         }
         finally
         {

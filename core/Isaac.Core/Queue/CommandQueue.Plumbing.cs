@@ -10,22 +10,27 @@ internal sealed record Housekeeping(int Reset, int Purged);
 // How every operation reaches the database: one at a time, in a write transaction taken up front.
 internal sealed partial class CommandQueue
 {
-    /// <summary>Runs <paramref name="work"/> in a BEGIN IMMEDIATE transaction (the write lock is taken at once, so two processes never deadlock upgrading read locks).</summary>
+    /// <summary>
+    /// Runs <paramref name="work"/> in a BEGIN IMMEDIATE transaction (the write lock is taken at once, so two processes
+    /// never deadlock upgrading read locks). Damage met on the way is repaired and the work run again (it was rolled back).
+    /// </summary>
     private async Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, DateTimeOffset, T> work, CancellationToken cancellationToken)
     {
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var connection = EnsureOpen();
-            T result;
-            using (var transaction = connection.BeginTransaction(deferred: false))
+            return EnsureOpen().Run(connection =>
             {
-                result = work(connection, transaction, _time.GetUtcNow());
-                transaction.Commit();
-            }
+                T result;
+                using (var transaction = connection.BeginTransaction(deferred: false))
+                {
+                    result = work(connection, transaction, _time.GetUtcNow());
+                    transaction.Commit();
+                }
 
-            PublishIfWatched(connection);
-            return result;
+                PublishIfWatched(connection);
+                return result;
+            });
         }
         finally
         {
@@ -38,7 +43,7 @@ internal sealed partial class CommandQueue
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            return work(EnsureOpen());
+            return EnsureOpen().Run(work);
         }
         finally
         {
@@ -46,20 +51,29 @@ internal sealed partial class CommandQueue
         }
     }
 
-    // Called under the gate. The first use opens the file and does the start-up housekeeping.
-    private SqliteConnection EnsureOpen()
+    // Called under the gate. The first use opens the file (creating, upgrading or rescuing it) and does the start-up housekeeping.
+    private SqliteStore EnsureOpen()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        if (_connection is { } open)
+        if (_store is { } open)
         {
             return open;
         }
 
-        var connection = OpenConnection();
-        _connection = connection;
-        Housekeep(connection, _time.GetUtcNow());
+        var store = SqliteStore.Open(_path, Schema, _options.BusyTimeout, _time, _logger);
+        try
+        {
+            store.Run(connection => Housekeep(connection, _time.GetUtcNow()));
+        }
+        catch
+        {
+            store.Dispose();
+            throw;
+        }
+
+        _store = store;
         _logger.LogInformation("Queue database {Path} open (schema version {Version})", _path, SchemaVersion);
-        return connection;
+        return store;
     }
 
     // Start-up and periodic: stranded "syncing" rows back to pending, old delivered rows out.

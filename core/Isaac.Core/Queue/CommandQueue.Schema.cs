@@ -1,15 +1,8 @@
-using Isaac.Core.Internal;
-using Microsoft.Data.Sqlite;
-using Microsoft.Extensions.Logging;
-
 namespace Isaac.Core.Queue;
 
-// Opening the database: connection settings, schema upgrades, and recovery from a corrupt file.
+// The schema. Opening, upgrading and rescuing the file is SqliteStore's job, the same for every store.
 internal sealed partial class CommandQueue
 {
-    private const int SqliteCorrupt = 11;
-    private const int SqliteNotADatabase = 26;
-
     // One entry per schema version; entry N upgrades version N to N+1. Never edit a shipped entry.
     private static readonly string[] _migrations =
     [
@@ -81,84 +74,20 @@ internal sealed partial class CommandQueue
         """,
     ];
 
+    /// <summary>How queue.db is recognised, upgraded and salvaged (see <see cref="SqliteStore"/>).</summary>
+    internal static StoreSchema Schema { get; } = new()
+    {
+        What = "queue",
+        ApplicationId = StoreSchema.QueueId,
+        Migrations = _migrations,
+        Tables = ["command_queue", "dead_letter", "queue_state", "routed", "shared_history"],
+        Counted = ["command_queue", "dead_letter"],
+        Noun = "commands",
+    };
+
     /// <summary>The schema version this build writes.</summary>
     public static int SchemaVersion => _migrations.Length;
 
-    /// <summary>Set when the database was corrupt and has been replaced: says where the old file went.</summary>
-    public string? RecoveryNotice { get; private set; }
-
-    private SqliteConnection OpenConnection()
-    {
-        Directory.CreateDirectory(Path.GetDirectoryName(_path) ?? ".");
-        try
-        {
-            return OpenAndUpgrade();
-        }
-        catch (SqliteException ex) when (ex.SqliteErrorCode is SqliteCorrupt or SqliteNotADatabase)
-        {
-            var backup = MoveAside();
-            RecoveryNotice = $"The queue database {_path} was corrupt ({ex.Message.TrimEnd('.')}); it was moved to {backup} and a new, empty queue was started.";
-            _logger.LogError(ex, "Queue database {Path} is corrupt; moved to {Backup}", _path, backup);
-            return OpenAndUpgrade();
-        }
-    }
-
-    private SqliteConnection OpenAndUpgrade()
-    {
-        var connection = new SqliteConnection(new SqliteConnectionStringBuilder
-        {
-            DataSource = _path,
-            Mode = SqliteOpenMode.ReadWriteCreate,
-            Pooling = false,
-            DefaultTimeout = (int)Math.Ceiling(_options.BusyTimeout.TotalSeconds),
-        }.ToString());
-        try
-        {
-            connection.Open();
-
-            // WAL lets readers and one writer work at once across processes. synchronous=FULL fsyncs the WAL at
-            // every commit, so an acknowledged enqueue survives power loss, not only a killed process.
-            connection.Execute($"PRAGMA busy_timeout = {(int)_options.BusyTimeout.TotalMilliseconds}; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;");
-            if (connection.Scalar<string>("PRAGMA quick_check;") is not "ok" and var check)
-            {
-                throw new SqliteException($"quick_check reported: {check}", SqliteCorrupt);
-            }
-
-            Upgrade(connection);
-            return connection;
-        }
-        catch
-        {
-            connection.Dispose();
-            throw;
-        }
-    }
-
-    private void Upgrade(SqliteConnection connection)
-    {
-        foreach (var version in connection.Migrate(_migrations, version => QueueException.NewerSchema(_path, version, _migrations.Length)))
-        {
-            _logger.LogInformation("Queue database {Path} upgraded to schema version {Version}", _path, version);
-        }
-    }
-
-    private string MoveAside()
-    {
-        var backup = _path + ".bak";
-        if (File.Exists(backup))
-        {
-            backup = $"{_path}.{_time.GetUtcNow():yyyyMMdd'T'HHmmss}.bak";
-        }
-
-        File.Move(_path, backup);
-        foreach (var suffix in new[] { "-wal", "-shm" })
-        {
-            if (File.Exists(_path + suffix))
-            {
-                File.Move(_path + suffix, backup + suffix, overwrite: true);
-            }
-        }
-
-        return backup;
-    }
+    /// <summary>Set when the database was damaged and has been replaced: where the old file went and how many commands were kept.</summary>
+    public string? RecoveryNotice => _store?.RecoveryNotice;
 }

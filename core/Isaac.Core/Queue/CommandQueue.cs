@@ -21,7 +21,7 @@ internal sealed partial class CommandQueue : ICommandQueue, IAsyncDisposable
     private readonly Random _random;
     private readonly ILogger _logger;
     private readonly SemaphoreSlim _gate = new(1, 1);
-    private SqliteConnection? _connection;
+    private SqliteStore? _store;
     private SqliteCommand? _insert;
     private DateTimeOffset _lastPurge;
     private long _activeCount;
@@ -39,19 +39,30 @@ internal sealed partial class CommandQueue : ICommandQueue, IAsyncDisposable
 
     public string DatabasePath => _path;
 
+    /// <summary>The open store, or null before first use (for tests that inject faults on its connection).</summary>
+    internal SqliteStore? Store => _store;
+
     public async Task<EnqueueResult> EnqueueAsync(EnqueueRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(request.Text);
-        var result = await WriteAsync((connection, transaction, now) =>
+        EnqueueResult result;
+        try
         {
-            var coalesced = request.CoalesceKey is { } key
-                ? connection.Execute("DELETE FROM command_queue WHERE coalesce_key = $key AND target_device IS $target AND status IN ('pending', 'failed');",
-                    transaction, ("$key", key), ("$target", request.Target))
-                : 0;
-            var id = Insert(connection, transaction, request, now);
-            var queued = ActiveCount(connection, transaction);
-            return new EnqueueResult(id, coalesced, queued > _options.SoftLimit);
-        }, cancellationToken).ConfigureAwait(false);
+            result = await WriteAsync((connection, transaction, now) =>
+            {
+                var coalesced = request.CoalesceKey is { } key
+                    ? connection.Execute("DELETE FROM command_queue WHERE coalesce_key = $key AND target_device IS $target AND status IN ('pending', 'failed');",
+                        transaction, ("$key", key), ("$target", request.Target))
+                    : 0;
+                var id = Insert(connection, transaction, request, now);
+                var queued = ActiveCount(connection, transaction);
+                return new EnqueueResult(id, coalesced, queued > _options.SoftLimit);
+            }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (StoreException ex)
+        {
+            throw ex.NotQueued();
+        }
 
         _logger.LogInformation("Enqueued #{Id} ({Type}) for {Target}: {Text}; replaced {Coalesced}", result.Id, request.Type, request.Target ?? "this device", request.Text, result.Coalesced);
         if (result.OverSoftLimit)
@@ -62,11 +73,13 @@ internal sealed partial class CommandQueue : ICommandQueue, IAsyncDisposable
         return result;
     }
 
-    // Prepared once per connection: enqueue is the hot path, and re-preparing the statement costs as much as the insert.
+    // Prepared once per connection (a repaired store has a new one): enqueue is the hot path, and re-preparing the
+    // statement costs as much as the insert.
     private long Insert(SqliteConnection connection, SqliteTransaction transaction, EnqueueRequest request, DateTimeOffset now)
     {
-        if (_insert is null)
+        if (_insert?.Connection != connection)
         {
+            _insert?.Dispose();
             _insert = connection.Command("""
                 INSERT INTO command_queue (queued_at, command_type, command_text, target_device, metadata, unique_key, parallel, next_attempt_at, expires_at, coalesce_key)
                 VALUES ($now, $type, $text, $target, $metadata, $key, $parallel, $now, $expires, $coalesce)
@@ -323,10 +336,19 @@ internal sealed partial class CommandQueue : ICommandQueue, IAsyncDisposable
                 : new QueuedState("gone", null, null);
         }, cancellationToken);
 
-    /// <summary>Commands for <paramref name="target"/> not yet delivered: a new one waits behind them.</summary>
-    public Task<int> CountUndeliveredAsync(string? target, CancellationToken cancellationToken = default) =>
-        ReadAsync(connection => (int)connection.Scalar<long>("SELECT COUNT(*) FROM command_queue WHERE target_device IS $target AND status <> 'done';", null, ("$target", target)),
-            cancellationToken);
+    /// <summary>Commands for <paramref name="target"/> not yet delivered: a new one waits behind them. Asked just before queuing one, so its errors say "not queued".</summary>
+    public async Task<int> CountUndeliveredAsync(string? target, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return await ReadAsync(connection => (int)connection.Scalar<long>("SELECT COUNT(*) FROM command_queue WHERE target_device IS $target AND status <> 'done';", null, ("$target", target)),
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch (StoreException ex)
+        {
+            throw ex.NotQueued();
+        }
+    }
 
     /// <summary>Commands that moved to the dead letters after <paramref name="since"/>, oldest first: what to tell the person about.</summary>
     public Task<IReadOnlyList<DeadLetter>> DeadSinceAsync(DateTimeOffset since, CancellationToken cancellationToken = default) =>

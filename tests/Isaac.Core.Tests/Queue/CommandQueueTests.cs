@@ -327,8 +327,9 @@ public sealed class CommandQueueTests : IAsyncLifetime
         // Assert
         Assert.Equal(1, result.Id);
         Assert.NotNull(_queue.RecoveryNotice);
-        Assert.Contains(DbPath + ".bak", _queue.RecoveryNotice);
-        Assert.Equal(garbage, await File.ReadAllBytesAsync(DbPath + ".bak"));
+        var aside = Assert.Single(Directory.GetFiles(_dir.Path, "queue.db.corrupt-*"));
+        Assert.Contains(aside, _queue.RecoveryNotice);
+        Assert.Equal(garbage, await File.ReadAllBytesAsync(aside));
     }
 
     [Fact]
@@ -338,12 +339,13 @@ public sealed class CommandQueueTests : IAsyncLifetime
         {
             await newer.OpenAsync();
             using var command = newer.CreateCommand();
-            command.CommandText = "PRAGMA user_version = 99;";
+            command.CommandText = $"PRAGMA application_id = {StoreSchema.QueueId}; PRAGMA user_version = 99;";
             await command.ExecuteNonQueryAsync();
         }
 
-        var ex = await Assert.ThrowsAsync<QueueException>(() => _queue.GetStatusAsync());
+        var ex = await Assert.ThrowsAsync<StoreException>(() => _queue.GetStatusAsync());
 
+        Assert.Equal(StoreFailure.Newer, ex.Failure);
         Assert.Contains("schema version 99", ex.Message);
     }
 }
