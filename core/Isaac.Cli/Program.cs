@@ -33,6 +33,9 @@ root.SetAction((parse, cancellationToken) => parse.GetValue(command) is { } line
     ? Commands.RunOnceAsync(line, parse.GetValue(json), Settings(parse), cancellationToken)
     : Commands.ShellAsync(Settings(parse)));
 
+// Handlers never outlive Isaac: killed on SIGTERM/SIGHUP/SIGINT, and those a SIGKILLed Isaac left are reaped now.
+Isaac.Core.Execution.HandlerContainment.Install();
+
 // Ctrl-C belongs to the shell (it cancels the running handler), so System.CommandLine must not end the process.
 return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
 

@@ -14,16 +14,31 @@ internal sealed class TerminalShell
         startInfo.ArgumentList.Add("-c");
         startInfo.ArgumentList.Add(commandLine);
         using var process = Process.Start(startInfo) ?? throw new InvalidOperationException($"Could not start '{Program}'.");
+        // Closing the terminal (SIGHUP) or SIGTERM to Isaac takes the command with it. Deliberate background jobs
+        // (`server &`) are the user's and are left alone when the command ends normally, as in any shell.
+        using var tracking = HandlerContainment.Track(() => KillTree(process));
         try
         {
             await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
-            process.Kill(entireProcessTree: true);
+            KillTree(process);
             throw;
         }
 
         return process.ExitCode;
+    }
+
+    private static void KillTree(Process process)
+    {
+        try
+        {
+            process.Kill(entireProcessTree: true);
+        }
+        catch (InvalidOperationException)
+        {
+            // Already exited (or disposed once the command returned).
+        }
     }
 }
