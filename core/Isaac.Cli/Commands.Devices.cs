@@ -16,7 +16,7 @@ internal static partial class Commands
         using var logs = FileLogging.Create(settings);
         var options = new HubOptions { DataDirectory = data ?? Path.Combine(settings.Home, "hub"), Urls = urls };
         await using var app = HubServer.Build(options, logs);
-        await app.StartAsync();
+        await HubServer.StartAsync(app, options);
         Console.Out.WriteLine($"Isaac hub listening on {string.Join(", ", app.Urls)} (data in {options.DataDirectory}). Ctrl-C stops it.");
         await app.WaitForShutdownAsync();
         return 0;

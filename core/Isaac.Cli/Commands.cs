@@ -1,4 +1,4 @@
-using System.Text.Json;
+using System.CommandLine;
 using Isaac.Cli.Shell;
 using Isaac.Core;
 using Isaac.Core.Dispatch;
@@ -11,6 +11,59 @@ namespace Isaac.Cli;
 /// <summary>The top-level actions of the <c>isaac</c> executable.</summary>
 internal static partial class Commands
 {
+    /// <summary>
+    /// Runs the command line. Whatever ends it with an exception (a bad config.yaml, a port in use, an unreadable
+    /// folder, a damaged store) is said in Isaac's one error style, <c>isaac: what happened</c>, with exit code 1:
+    /// never a stack trace. Isaac's own exceptions already say what to do; anything else also leaves its details
+    /// in a file, for a bug report.
+    /// </summary>
+    public static async Task<int> InvokeAsync(ParseResult parse, InvocationConfiguration configuration)
+    {
+        configuration.EnableDefaultExceptionHandler = false;
+        try
+        {
+            return await parse.InvokeAsync(configuration);
+        }
+        catch (OperationCanceledException)
+        {
+            return 130; // Ctrl-C while starting: the shell's convention for an interrupted command
+        }
+        catch (Exception ex)
+        {
+            return Fail(ex);
+        }
+    }
+
+    /// <summary>Says <paramref name="ex"/> as one line on stderr and returns the exit code.</summary>
+    public static int Fail(Exception ex)
+    {
+        Console.Error.WriteLine($"isaac: {Describe(ex)}");
+        return 1;
+    }
+
+    private static string Describe(Exception ex)
+    {
+        var message = OneLine(ex.Message);
+        if (ex.GetType().Namespace?.StartsWith("Isaac.", StringComparison.Ordinal) == true
+            || ex is IOException or UnauthorizedAccessException or Microsoft.Data.Sqlite.SqliteException)
+        {
+            return message; // written for the person who runs isaac
+        }
+
+        var details = Path.Combine(Path.GetTempPath(), $"isaac-error-{Environment.ProcessId}.txt");
+        try
+        {
+            File.WriteAllText(details, ex.ToString());
+            return $"unexpected error: {message} (details in {details}).";
+        }
+        catch (Exception write) when (write is IOException or UnauthorizedAccessException)
+        {
+            return $"unexpected error: {message}";
+        }
+    }
+
+    private static string OneLine(string text) => string.Join(' ', text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+
     public static async Task<int> RunOnceAsync(string line, bool json, IsaacSettings settings, CancellationToken cancellationToken)
     {
         using var logs = FileLogging.Create(settings);
@@ -48,6 +101,12 @@ internal static partial class Commands
 
     public static async Task<int> ValidateAsync(string? path, IsaacSettings settings, CancellationToken cancellationToken)
     {
+        if (path is not null && !File.Exists(path) && !Directory.Exists(path))
+        {
+            Console.Error.WriteLine($"isaac: '{Path.GetFullPath(path)}' does not exist; give a command.yaml, a command folder or a folder of command folders.");
+            return 1;
+        }
+
         // Always a full validation: no cache.
         var report = await IsaacHost.ValidateAsync(path, settings, cancellationToken);
         foreach (var (name, manifest) in report.Loaded)

@@ -37,7 +37,7 @@ root.SetAction((parse, cancellationToken) => parse.GetValue(command) is { } line
 Isaac.Core.Execution.HandlerContainment.Install();
 
 // Ctrl-C belongs to the shell (it cancels the running handler), so System.CommandLine must not end the process.
-return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
+return await Commands.InvokeAsync(root.Parse(args), new InvocationConfiguration { ProcessTerminationTimeout = null });
 
 Isaac.Core.Hosting.IsaacSettings Settings(ParseResult parse) =>
     Isaac.Core.Hosting.IsaacSettings.Resolve(parse.GetValue(home), parse.GetValue(device), parse.GetValue(hub));

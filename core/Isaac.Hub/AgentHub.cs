@@ -15,8 +15,6 @@ namespace Isaac.Hub;
 /// </summary>
 internal sealed class AgentHub(HubStore store, HubOptions options, TimeProvider time, ILogger<AgentHub> logger)
 {
-    private static readonly string[] _agentTypes = ["hello", "ping", "accepted", "rejected", "running", "completed", "failed", "in_doubt"];
-
     private readonly ConcurrentDictionary<string, AgentSession> _leases = new(StringComparer.Ordinal);
     private readonly ChangeSignals _changes = new();
 
@@ -91,7 +89,7 @@ internal sealed class AgentHub(HubStore store, HubOptions options, TimeProvider 
                 }
                 catch (JsonException ex)
                 {
-                    await RefuseAsync(session, WebSocketCloseStatus.InvalidPayloadData, "not a JSON agent message", ex.Message).ConfigureAwait(false);
+                    await RefuseAsync(session, WebSocketCloseStatus.InvalidPayloadData, $"not a JSON agent message: {ex.Message}", ex.Message).ConfigureAwait(false);
                     return;
                 }
 
@@ -101,7 +99,7 @@ internal sealed class AgentHub(HubStore store, HubOptions options, TimeProvider 
                     return;
                 }
 
-                if (Malformed(message) is { } problem)
+                if (WireCheck.FromAgent(message) is { } problem)
                 {
                     await RefuseAsync(session, WebSocketCloseStatus.PolicyViolation, problem, problem).ConfigureAwait(false);
                     return;
@@ -136,27 +134,6 @@ internal sealed class AgentHub(HubStore store, HubOptions options, TimeProvider 
         {
             session.Abort();
         }
-    }
-
-    /// <summary>Why a message breaks the protocol, or null when it is fine. Unknown fields are ignored; these are not.</summary>
-    private static string? Malformed(AgentMessage message)
-    {
-        if (!_agentTypes.Contains(message.Type, StringComparer.Ordinal))
-        {
-            return $"unknown message type '{message.Type}'";
-        }
-
-        if (message.Text is not null || message.Sender is not null || message.Seq is not null || message.Parallel is not null)
-        {
-            return $"'{message.Type}' carries assign-only fields (text, sender, seq, parallel)";
-        }
-
-        if (message.Type is not ("hello" or "ping") && string.IsNullOrEmpty(message.Id))
-        {
-            return $"'{message.Type}' needs an id";
-        }
-
-        return null;
     }
 
     private async Task RefuseAsync(AgentSession session, WebSocketCloseStatus status, string reason, string detail)

@@ -1,9 +1,9 @@
 using System.Globalization;
 using System.Text.Json;
-using System.Text.Json.Serialization.Metadata;
 using Isaac.Core.Wire;
 using Isaac.Plugins;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Json;
@@ -51,7 +51,7 @@ public static class HubServer
         builder.Services.AddOpenApi();
 
         var app = builder.Build();
-        app.UseExceptionHandler();
+        app.UseExceptionHandler(new ExceptionHandlerOptions { ExceptionHandler = LastResortAsync });
         app.UseStatusCodePages();
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = options.KeepAlive });
         var store = app.Services.GetRequiredService<HubStore>();
@@ -69,13 +69,13 @@ public static class HubServer
                 return Unauthorized();
             }
 
-            var (body, problem) = await ReadAsync(http, HubJson.Default.RouteBody, "an object {target, text, unique_key, parallel?}", options).ConfigureAwait(false);
+            var (body, problem) = await ReadAsync<RouteBody>(http, RouteShape, options).ConfigureAwait(false);
             if (body is null)
             {
                 return problem;
             }
 
-            if (Invalid(body, options) is { } invalid)
+            if (WireCheck.Route(body, options.MaxCommandChars) is { } invalid)
             {
                 return Problem(StatusCodes.Status400BadRequest, "Invalid command", invalid);
             }
@@ -107,7 +107,7 @@ public static class HubServer
                 return Unauthorized();
             }
 
-            var (bodies, problem) = await ReadAsync(http, HubJson.Default.RouteBodyArray, $"a JSON array of 1 to {MaxBatch} commands", options).ConfigureAwait(false);
+            var (bodies, problem) = await ReadAsync<RouteBody?[]>(http, $"a JSON array of 1 to {MaxBatch} commands, each {RouteShape}", options).ConfigureAwait(false);
             if (bodies is null)
             {
                 return problem;
@@ -118,9 +118,16 @@ public static class HubServer
                 return Problem(StatusCodes.Status400BadRequest, "Invalid batch", $"A batch holds 1 to {MaxBatch} commands; this one has {bodies.Length}.");
             }
 
-            // Invalid entries are answered as rejected in place; the valid ones are stored in one transaction, in order.
-            var reasons = bodies.Select(b => b is null ? "the entry is null" : Invalid(b, options) ?? (store.DeviceExists(b.Target) ? null : UnknownDeviceText(b.Target))).ToArray();
-            var valid = bodies.Where((_, i) => reasons[i] is null).ToList();
+            // An entry that is not a command at all breaks the body's shape, like a wrong type does.
+            if (Array.FindIndex(bodies, b => b is null) is var nothing and >= 0)
+            {
+                return Problem(StatusCodes.Status400BadRequest, "Malformed request body", $"Entry [{nothing}] of the batch is JSON null; every entry must be {RouteShape}.");
+            }
+
+            // Entries the single endpoint would refuse (same check) are answered as rejected in place; the valid ones
+            // are stored in one transaction, in order.
+            var reasons = bodies.Select(b => WireCheck.Route(b, options.MaxCommandChars) ?? (store.DeviceExists(b!.Target) ? null : UnknownDeviceText(b.Target))).ToArray();
+            var valid = bodies.Where((_, i) => reasons[i] is null).Select(b => b!).ToList();
             var created = store.CreateMany(sender, valid).Select(c => c.Record with { Repeated = c.Repeated }).ToList();
             var now = clock.GetUtcNow();
             var next = 0;
@@ -130,11 +137,11 @@ public static class HubServer
                 {
                     Id = "",
                     Sender = sender,
-                    Target = body?.Target ?? "",
-                    Text = body?.Text ?? "",
-                    UniqueKey = body?.UniqueKey ?? "",
+                    Target = (string?)body!.Target ?? "",
+                    Text = (string?)body.Text ?? "",
+                    UniqueKey = (string?)body.UniqueKey ?? "",
                     Status = RoutedStatus.Rejected,
-                    Parallel = body?.Parallel ?? false,
+                    Parallel = body.Parallel,
                     Error = reason,
                     CreatedAt = now,
                     UpdatedAt = now,
@@ -222,15 +229,15 @@ public static class HubServer
                 return Unauthorized();
             }
 
-            var (entry, problem) = await ReadAsync(http, HubJson.Default.HistoryEntry, "an object {device, text}", options).ConfigureAwait(false);
+            var (entry, problem) = await ReadAsync<HistoryEntry>(http, "an object {text}", options).ConfigureAwait(false);
             if (entry is null)
             {
                 return problem;
             }
 
-            if (string.IsNullOrEmpty(entry.Text))
+            if (WireCheck.History(entry, options.MaxCommandChars) is { } invalid)
             {
-                return Problem(StatusCodes.Status400BadRequest, "Invalid history entry", "text is required.");
+                return Problem(StatusCodes.Status400BadRequest, "Invalid history entry", invalid);
             }
 
             store.AppendHistory(device, entry.Text);
@@ -269,10 +276,10 @@ public static class HubServer
                 return Unauthorized();
             }
 
-            var (body, problem) = await ReadAsync(http, HubJson.Default.MetaBody, "an object {text}", options).ConfigureAwait(false);
-            return body is null
-                ? problem
-                : Results.Json(Meta(((string?)body.Text ?? "").Trim(), store, agents), HubJson.Default.CommandResponse);
+            var (body, problem) = await ReadAsync<MetaBody>(http, "an object {text}", options).ConfigureAwait(false);
+            return body is null ? problem
+                : WireCheck.Meta(body) is { } invalid ? Problem(StatusCodes.Status400BadRequest, "Invalid meta-command", invalid)
+                : Results.Json(Meta(body.Text.Trim(), store, agents), HubJson.Default.CommandResponse);
         })
             .WithSummary("Hub-side meta-commands: /devices.")
             .JsonBody<MetaBody>()
@@ -311,6 +318,19 @@ public static class HubServer
         return app;
     }
 
+    /// <summary>Starts listening; an address that is malformed, taken or not this machine's is a <see cref="HubStartException"/> naming it.</summary>
+    public static async Task StartAsync(WebApplication app, HubOptions options, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or FormatException)
+        {
+            throw HubStartException.CannotListen(options.Urls, ex);
+        }
+    }
+
     // Describes the body in the OpenAPI document only. Accepts<T>() would also make routing refuse other content
     // types with 415 before authentication, and the hub reads any body as JSON whatever its declared type.
     private static RouteHandlerBuilder JsonBody<T>(this RouteHandlerBuilder endpoint) =>
@@ -347,21 +367,6 @@ public static class HubServer
         _ => CommandResponse.Fail($"The hub does not know '{text}'. It answers: /devices"),
     };
 
-    /// <summary>What is wrong with a route, or null. The JSON reader lets explicit nulls through required members.</summary>
-    private static string? Invalid(RouteBody body, HubOptions options)
-    {
-        var missing = new[] { ("target", (string?)body.Target), ("text", body.Text), ("unique_key", body.UniqueKey) }
-            .Where(field => string.IsNullOrWhiteSpace(field.Item2)).Select(field => field.Item1).ToList();
-        if (missing.Count > 0)
-        {
-            return $"{string.Join(", ", missing)} must be a non-empty string.";
-        }
-
-        return body.Text.Length > options.MaxCommandChars
-            ? $"Command text is limited to {options.MaxCommandChars} characters; this one has {body.Text.Length}."
-            : null;
-    }
-
     private static int? WaitMs(HttpContext http)
     {
         var raw = http.Request.Query["wait_ms"].ToString();
@@ -380,12 +385,13 @@ public static class HubServer
     }
 
     // Bodies are read after authentication, so an unauthenticated caller learns nothing about the API.
-    private static async Task<(T? Body, IResult Problem)> ReadAsync<T>(HttpContext http, JsonTypeInfo<T> type, string shape, HubOptions options)
+    // The reader bounds depth (WireJson) and Kestrel the size (MaxRequestBytes); each endpoint then checks the record.
+    private static async Task<(T? Body, IResult Problem)> ReadAsync<T>(HttpContext http, string shape, HubOptions options)
         where T : class
     {
         try
         {
-            var body = await JsonSerializer.DeserializeAsync(http.Request.Body, type, http.RequestAborted).ConfigureAwait(false);
+            var body = await WireJson.DeserializeAsync<T>(http.Request.Body, http.RequestAborted).ConfigureAwait(false);
             return (body, Problem(StatusCodes.Status400BadRequest, "Malformed request body", $"The request body is JSON null; expected {shape}."));
         }
         catch (JsonException ex)
@@ -400,6 +406,23 @@ public static class HubServer
         {
             return (null, Problem(ex.StatusCode, "Bad request", ex.Message));
         }
+    }
+
+    private const string RouteShape = "an object {target, text, unique_key, parallel?}";
+
+    // Last resort for what escapes an endpoint: the middleware has logged it with its stack; the client gets a problem
+    // that says what it can do, never the exception's text or type.
+    private static Task LastResortAsync(HttpContext http)
+    {
+        var problem = http.Features.Get<IExceptionHandlerFeature>()?.Error switch
+        {
+            BadHttpRequestException bad => Problem(bad.StatusCode, "Bad request", bad.StatusCode == StatusCodes.Status413PayloadTooLarge
+                ? "The request body is over the hub's size limit."
+                : "The request could not be read as HTTP the hub understands."),
+            JsonException => Problem(StatusCodes.Status400BadRequest, "Malformed request body", "The request body is not the JSON this endpoint takes (docs/hub-protocol.md)."),
+            _ => Problem(StatusCodes.Status500InternalServerError, "Hub failure", "The hub failed while handling this request; its log has the details under this trace id. Try again; a repeated unique_key is never stored twice."),
+        };
+        return problem.ExecuteAsync(http);
     }
 
     private static IResult Problem(int status, string title, string detail) =>

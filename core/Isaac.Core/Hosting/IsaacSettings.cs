@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Isaac.Core.Devices;
 using Isaac.Core.Dispatch;
 using Isaac.Core.Sync;
@@ -54,7 +55,7 @@ public sealed record IsaacSettings
         {
             Home = home,
             Device = DeviceSetting(deviceFlag, Env("ISAAC_DEVICE"), file.Device, Path.Combine(home, "config.yaml")),
-            Hub = hubFlag ?? Env("ISAAC_HUB") ?? file.Hub,
+            Hub = HubAddress(hubFlag is not null ? ("--hub", hubFlag) : Env("ISAAC_HUB") is { } env ? ("ISAAC_HUB", env) : (Path.Combine(home, "config.yaml"), file.Hub)),
             Token = Env("ISAAC_TOKEN") ?? file.Token,
             ShareHistory = Env("ISAAC_SHARE_HISTORY") is { } share ? share is not ("0" or "false" or "no" or "off") : file.ShareHistory ?? true,
             Tiers = new TierPolicy
@@ -83,6 +84,11 @@ public sealed record IsaacSettings
         return DeviceName.TryNormalize(name, out var device, out var problem) ? device : throw SettingsException.BadDevice(source, problem);
     }
 
+    private static string? HubAddress((string Source, string? Value) hub) =>
+        hub.Value is null || (Uri.TryCreate(hub.Value, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps))
+            ? hub.Value
+            : throw SettingsException.BadHub(hub.Source, hub.Value);
+
     private static TimeSpan? Seconds(double? seconds) => seconds is { } value && value > 0 ? TimeSpan.FromSeconds(value) : null;
 
     private static string? Env(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } value ? value : null;
@@ -97,11 +103,30 @@ public sealed record IsaacSettings
         public TierSection? Tiers { get; init; }
         public SyncSection? Sync { get; init; }
 
+        /// <summary>Largest config.yaml read; a real one is a few hundred bytes.</summary>
+        private const int MaxBytes = 64 * 1024;
+
         public static ConfigFile Read(string path)
         {
             if (!File.Exists(path))
             {
                 return new ConfigFile();
+            }
+
+            string text;
+            try
+            {
+                using var file = File.OpenRead(path);
+                if (file.Length > MaxBytes)
+                {
+                    throw SettingsException.TooLarge(path, file.Length, MaxBytes);
+                }
+
+                text = new StreamReader(file).ReadToEnd();
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                throw SettingsException.Unreadable(path, ex);
             }
 
             try
@@ -111,7 +136,7 @@ public sealed record IsaacSettings
                     .WithEnforceNullability()
                     .WithDuplicateKeyChecking()
                     .Build();
-                return deserializer.Deserialize<ConfigFile?>(File.ReadAllText(path)) ?? new ConfigFile();
+                return deserializer.Deserialize<ConfigFile?>(text) ?? new ConfigFile();
             }
             catch (YamlException ex)
             {
@@ -134,15 +159,66 @@ public sealed record IsaacSettings
     }
 }
 
-/// <summary>A config file Isaac cannot use.</summary>
-internal sealed class SettingsException : IsaacException
+/// <summary>A config file Isaac cannot use. Each message is one line: the file, where, why, and what to do.</summary>
+internal sealed partial class SettingsException : IsaacException
 {
     private SettingsException(string message, Exception? inner = null) : base(message, inner)
     {
     }
 
     internal static SettingsException BadConfig(string path, YamlException ex) =>
-        new($"{path}:{ex.Start.Line}:{ex.Start.Column}: {ex.Message}{(ex.InnerException is { } inner ? " " + inner.Message : "")} Fix or remove the file.", ex);
+        new($"{path}:{ex.Start.Line}:{ex.Start.Column}: {Reason(ex)}. Fix or remove the file.", ex);
 
     internal static SettingsException BadDevice(string source, string problem) => new($"{source}: {problem}");
+
+    internal static SettingsException BadHub(string source, string value) =>
+        new($"{source}: the hub address '{value}' is not an http:// or https:// address such as http://127.0.0.1:5080.");
+
+    internal static SettingsException TooLarge(string path, long bytes, int limit) =>
+        new($"{path}: the config file has {bytes} bytes; it is limited to {limit}. Fix or remove the file.");
+
+    internal static SettingsException Unreadable(string path, Exception ex) =>
+        new($"{path}: the config file cannot be read ({ex.Message.TrimEnd('.')}). Fix its permissions or remove it.", ex);
+
+    // YamlDotNet words its errors for programmers (CLR type names); say what the setting needs instead.
+    private static string Reason(YamlException ex)
+    {
+        var message = ex.Message.TrimEnd('.');
+        if (UnknownSetting().Match(message) is { Success: true } unknown)
+        {
+            return $"unknown setting '{unknown.Groups[1].Value}' (the settings are device, hub, token, share_history, tiers: local_max/remote_max, sync: online_probe_seconds/offline_probe_min_seconds/offline_probe_max_seconds)";
+        }
+
+        if (WrongNode().Match(message) is { Success: true } wrong)
+        {
+            return $"expected {Expected(wrong.Groups[1].Value)} here";
+        }
+
+        return ex.InnerException switch
+        {
+            OverflowException => "this number is out of range",
+            FormatException format => $"this value is not valid here ({format.Message.TrimEnd('.')})",
+            InvalidCastException cast when CastTarget().Match(cast.Message) is { Success: true } target => $"expected {Expected(target.Groups[1].Value)} here",
+            { } inner => $"{message} ({inner.Message.TrimEnd('.')})",
+            null => message,
+        };
+    }
+
+    private static string Expected(string type) => type switch
+    {
+        _ when type.StartsWith("System.String", StringComparison.Ordinal) => "a single text value, not a list or a map",
+        _ when type.StartsWith("System.Double", StringComparison.Ordinal) || type.Contains("[System.Double", StringComparison.Ordinal) => "a number",
+        _ when type.Contains("Int32", StringComparison.Ordinal) => "a whole number",
+        _ when type.Contains("Boolean", StringComparison.Ordinal) => "true or false",
+        _ => "a map of settings",
+    };
+
+    [GeneratedRegex("^Property '([^']*)' not found on type")]
+    private static partial Regex UnknownSetting();
+
+    [GeneratedRegex(" to '([^']+)'")]
+    private static partial Regex CastTarget();
+
+    [GeneratedRegex("deserialize the node into type ([^ ,]+)")]
+    private static partial Regex WrongNode();
 }

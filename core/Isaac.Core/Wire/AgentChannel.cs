@@ -52,10 +52,18 @@ public sealed class AgentChannel(WebSocket socket, int maxMessageBytes = 4 * 102
 
             if (result.EndOfMessage)
             {
-                return JsonSerializer.Deserialize(buffer.WrittenSpan, HubJson.Default.AgentMessage);
+                return Parse(buffer.WrittenSpan);
             }
         }
     }
+
+    /// <summary>
+    /// One received message as a record. Any other input, however hostile (not JSON, not UTF-8, too
+    /// deep, wrong types), is a <see cref="JsonException"/> with a plain reason; the socket stays at a message
+    /// boundary. Whether the record makes sense is the receiver's check (<see cref="WireCheck.FromAgent"/> at the hub).
+    /// </summary>
+    public static AgentMessage Parse(ReadOnlySpan<byte> json) =>
+        WireJson.Deserialize<AgentMessage>(json) ?? throw new JsonException("the message is JSON null; expected a JSON object with a 'type'");
 
     public void Abort() => socket.Abort();
 }

@@ -47,13 +47,21 @@ internal sealed class HubClient : IDisposable
 
     private static readonly TimeSpan _callTimeout = TimeSpan.FromSeconds(10);
 
+    private const int MaxAnswerBytes = 16 * 1024 * 1024;
+
     private readonly HttpClient _http;
     private readonly System.Reactive.Subjects.Subject<HubCallOutcome> _outcomes = new();
 
     public HubClient(Uri address, string? token, HttpMessageHandler? handler = null)
     {
         Address = address;
-        _http = new HttpClient(handler ?? new SocketsHttpHandler { ConnectTimeout = HealthTimeout }) { BaseAddress = address, Timeout = Timeout.InfiniteTimeSpan };
+        // A hub's answer is a batch of records at most; anything far larger is not a hub talking.
+        _http = new HttpClient(handler ?? new SocketsHttpHandler { ConnectTimeout = HealthTimeout })
+        {
+            BaseAddress = address,
+            Timeout = Timeout.InfiniteTimeSpan,
+            MaxResponseContentBufferSize = MaxAnswerBytes,
+        };
         if (token is not null)
         {
             _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
@@ -83,15 +91,20 @@ internal sealed class HubClient : IDisposable
                 return answer;
             }
 
-            var records = await response.Content.ReadFromJsonAsync(HubJson.Default.CommandRecordArray, timeout.Token).ConfigureAwait(false);
-            if (records is null || records.Length != commands.Count)
+            var records = await AnswerAsync<CommandRecord?[]>(response, timeout.Token).ConfigureAwait(false);
+            var problem = records is null || records.Length != commands.Count
+                ? $"{records?.Length ?? 0} record(s) for {commands.Count} command(s)"
+                : records.Select(WireCheck.Record).FirstOrDefault(p => p is not null);
+            if (problem is not null || records is null)
             {
-                Report(false, "the hub sent an answer that does not match the batch");
-                return new BatchAnswer(BatchOutcome.Unavailable, null, "the hub sent an answer that does not match the batch");
+                // Unavailable, not refused: sent again, the unique keys make the hub answer with what it stored.
+                var reason = $"the hub sent an answer that does not match the batch ({problem})";
+                Report(false, reason);
+                return new BatchAnswer(BatchOutcome.Unavailable, null, reason);
             }
 
             Report(true, "batch delivered");
-            return new BatchAnswer(BatchOutcome.Delivered, records, "delivered");
+            return new BatchAnswer(BatchOutcome.Delivered, records!, "delivered");
         }
         catch (Exception ex) when (IsUnavailable(ex, cancellationToken))
         {
@@ -162,11 +175,11 @@ internal sealed class HubClient : IDisposable
                 return new RouteOutcome { Status = (int)response.StatusCode >= 500 ? RouteStatus.Unavailable : RouteStatus.Rejected, Reason = reason };
             }
 
-            var record = await response.Content.ReadFromJsonAsync(HubJson.Default.CommandRecord, timeout.Token).ConfigureAwait(false);
+            var record = await AnswerAsync<CommandRecord>(response, timeout.Token).ConfigureAwait(false);
             Report(true, "route accepted");
-            return record is null
-                ? new RouteOutcome { Status = RouteStatus.Unavailable, Reason = "the hub sent an empty answer" }
-                : new RouteOutcome { Status = RouteStatus.Accepted, Command = record.ToRouted() };
+            return WireCheck.Record(record) is { } problem
+                ? new RouteOutcome { Status = RouteStatus.Unavailable, Reason = $"the hub sent a malformed answer: {problem}" }
+                : new RouteOutcome { Status = RouteStatus.Accepted, Command = record!.ToRouted() };
         }
         catch (Exception ex) when (IsUnavailable(ex, cancellationToken))
         {
@@ -182,9 +195,9 @@ internal sealed class HubClient : IDisposable
         try
         {
             var wait = (int)Math.Clamp(timeout.TotalMilliseconds, 0, 60_000);
-            var record = await _http.GetFromJsonAsync(new Uri($"/v1/commands/{Uri.EscapeDataString(id)}?wait_ms={wait}", UriKind.Relative),
-                HubJson.Default.CommandRecord, deadline.Token).ConfigureAwait(false);
-            return record?.ToRouted();
+            using var response = await _http.GetAsync(new Uri($"/v1/commands/{Uri.EscapeDataString(id)}?wait_ms={wait}", UriKind.Relative), deadline.Token).ConfigureAwait(false);
+            var record = response.IsSuccessStatusCode ? await AnswerAsync<CommandRecord>(response, deadline.Token).ConfigureAwait(false) : null;
+            return WireCheck.Record(record) is null ? record!.ToRouted() : null;
         }
         catch (Exception ex) when (IsUnavailable(ex, cancellationToken))
         {
@@ -206,9 +219,15 @@ internal sealed class HubClient : IDisposable
                 return null;
             }
 
-            var devices = await response.Content.ReadFromJsonAsync(HubJson.Default.DeviceRecordArray, timeout.Token).ConfigureAwait(false);
+            var devices = await AnswerAsync<DeviceRecord?[]>(response, timeout.Token).ConfigureAwait(false);
+            if (devices is null || devices.Any(d => (string?)d?.Name is null))
+            {
+                Report(false, "the hub sent a malformed device list");
+                return null;
+            }
+
             Report(true, "device list answered");
-            return devices;
+            return devices!;
         }
         catch (Exception ex) when (IsUnavailable(ex, cancellationToken))
         {
@@ -242,13 +261,29 @@ internal sealed class HubClient : IDisposable
         try
         {
             using var response = await _http.PostAsJsonAsync(new Uri("/v1/meta", UriKind.Relative), new MetaBody { Text = text }, HubJson.Default.MetaBody, timeout.Token).ConfigureAwait(false);
-            return response.IsSuccessStatusCode
-                ? await response.Content.ReadFromJsonAsync(HubJson.Default.CommandResponse, timeout.Token).ConfigureAwait(false)
-                : CommandResponse.Fail($"The hub answered {(int)response.StatusCode}.");
+            if (!response.IsSuccessStatusCode)
+            {
+                return CommandResponse.Fail($"The meta-command failed: {await ProblemAsync(response, timeout.Token).ConfigureAwait(false)}.");
+            }
+
+            // Written by the hub itself (not a device), but read as carefully as anything from the network.
+            var answer = await AnswerAsync<CommandResponse>(response, timeout.Token).ConfigureAwait(false);
+            return answer is { Status: not null, Stdout: not null, Stderr: not null, Kind: not null, Meta: not null }
+                ? answer
+                : CommandResponse.Fail("The hub sent a malformed answer to the meta-command.");
         }
         catch (Exception ex) when (IsUnavailable(ex, cancellationToken))
         {
             return null;
+        }
+    }
+
+    private static async Task<T?> AnswerAsync<T>(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        var body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+        await using (body.ConfigureAwait(false))
+        {
+            return await WireJson.DeserializeAsync<T>(body, cancellationToken).ConfigureAwait(false);
         }
     }
 

@@ -139,7 +139,8 @@ public sealed record MetaBody
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-    UnmappedMemberHandling = JsonUnmappedMemberHandling.Skip)]
+    UnmappedMemberHandling = JsonUnmappedMemberHandling.Skip,
+    MaxDepth = WireJson.MaxDepth)]
 [JsonSerializable(typeof(RouteBody))]
 [JsonSerializable(typeof(RouteBody[]))]
 [JsonSerializable(typeof(CommandRecord))]
