@@ -22,7 +22,7 @@ internal static class YamlJson
     /// <summary>Most nodes (scalars, keys and collections) a manifest may expand to, counting every alias copy.</summary>
     public const int MaxNodes = 10_000;
 
-    private sealed class Open(JContainer container, string path, string? anchor, int firstNode, int depth)
+    private sealed class OpenCollection(JContainer container, string path, string? anchor, int firstNode, int depth)
     {
         public JContainer Container { get; } = container;
         public string Path { get; } = path;
@@ -39,7 +39,7 @@ internal static class YamlJson
     public static JToken Read(IParser parser, Dictionary<string, Mark> marks)
     {
         var anchors = new Dictionary<string, Anchored>(StringComparer.Ordinal);
-        var open = new Stack<Open>();
+        var open = new Stack<OpenCollection>();
         var documents = 0;
         var nodes = 0;
         JToken? root = null;
@@ -147,7 +147,7 @@ internal static class YamlJson
                     Place(into, ref root, container);
                     Deepen(into, depth);
                     var anchor = ((NodeEvent)current).Anchor;
-                    open.Push(new Open(container, path, anchor.IsEmpty ? null : anchor.Value, nodes, depth));
+                    open.Push(new OpenCollection(container, path, anchor.IsEmpty ? null : anchor.Value, nodes, depth));
                     continue;
             }
         }
@@ -165,7 +165,7 @@ internal static class YamlJson
         }
     }
 
-    private static void Place(Open? into, ref JToken? root, JToken value)
+    private static void Place(OpenCollection? into, ref JToken? root, JToken value)
     {
         switch (into)
         {
@@ -182,7 +182,7 @@ internal static class YamlJson
         }
     }
 
-    private static void Deepen(Open? into, int depth)
+    private static void Deepen(OpenCollection? into, int depth)
     {
         if (into is not null)
         {
