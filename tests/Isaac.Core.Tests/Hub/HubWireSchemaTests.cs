@@ -196,7 +196,7 @@ public sealed partial class HubWireSchemaTests : IDisposable
 
         // Act
         var routed = await desktop.PostAsync("/v1/commands", Json("""{"target":"laptop2","text":"/echo hi","unique_key":"k1"}"""));
-        var batch = await desktop.PostAsync("/v1/commands/batch", Json("""[{"target":"laptop2","text":"/a","unique_key":"k2"},null,{"target":"nowhere","text":"/b","unique_key":"k3"}]"""));
+        var batch = await desktop.PostAsync("/v1/commands/batch", Json("""[{"target":"laptop2","text":"/a","unique_key":"k2"},{"target":"laptop2","text":"/c","unique_key":""},{"target":"nowhere","text":"/b","unique_key":"k3"}]"""));
         var assign = await agent.Next();
         await agent.SendAsync("completed", assign.Id!);
         var ack = await agent.Next();
