@@ -50,9 +50,10 @@ internal static partial class Commands
             return message; // written for the person who runs isaac
         }
 
-        var details = Path.Combine(Path.GetTempPath(), $"isaac-error-{Environment.ProcessId}.txt");
         try
         {
+            // A fresh private folder, never a predictable name another user could have planted a link at.
+            var details = Path.Combine(Directory.CreateTempSubdirectory("isaac-error-").FullName, "error.txt");
             File.WriteAllText(details, ex.ToString());
             return $"unexpected error: {message} (details in {details}).";
         }
