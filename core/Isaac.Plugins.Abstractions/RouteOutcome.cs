@@ -56,12 +56,46 @@ public sealed record RoutedCommand
     /// <summary>Whether the target device was connected to the hub when this was read.</summary>
     public bool TargetOnline { get; init; }
 
-    /// <summary>The result, once completed or failed on the device.</summary>
-    public CommandResponse? Result { get; init; }
+    /// <summary>
+    /// The result, once completed or failed on the device. It is another device's answer, so it is inert here: a
+    /// <c>confirm</c> (or any kind but <c>json</c>) reads as <c>text</c>, and the line it asked to run is only named,
+    /// as the route to run it there (meta <c>remote_confirm</c>, for example <c>!laptop2 /x --yes</c>).
+    /// </summary>
+    public CommandResponse? Result
+    {
+        get => _result is null ? null : Inert(_result);
+        init => _result = value;
+    }
+
+    private readonly CommandResponse? _result;
 
     /// <summary>Why it failed or was rejected, when the device said.</summary>
     public string? Error { get; init; }
 
     /// <summary>Whether it has reached a final state.</summary>
     public bool IsFinished => Status is "completed" or "failed" or "rejected" or "in_doubt";
+
+    // Nothing a remote device answers may become a question (and a command run) at this device's prompt, whichever
+    // code reads it: the answer is made inert here, where every remote result passes, not by each reader.
+    private CommandResponse Inert(CommandResponse answer)
+    {
+        var kind = answer.Kind == "json" ? "json" : "text";
+        if (answer.Kind == kind && !answer.Meta.ContainsKey(Confirm))
+        {
+            return answer;
+        }
+
+        var meta = answer.Meta.Where(pair => pair.Key != Confirm).ToDictionary(pair => pair.Key, pair => pair.Value);
+        var stdout = answer.Stdout;
+        if (answer.Meta.TryGetValue(Confirm, out var line) && line.ReplaceLineEndings(" ").Trim() is { Length: > 0 } asked)
+        {
+            meta[RemoteConfirm] = $"!{Target} {asked}";
+            stdout = $"{stdout.TrimEnd('\n')}\n({Target} asked to confirm; nothing runs on this device. To go ahead, run it there: !{Target} {asked})\n".TrimStart('\n');
+        }
+
+        return answer with { Kind = kind, Meta = meta, Stdout = stdout };
+    }
+
+    private const string Confirm = "confirm";
+    private const string RemoteConfirm = "remote_confirm";
 }

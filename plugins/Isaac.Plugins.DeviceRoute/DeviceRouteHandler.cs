@@ -55,8 +55,9 @@ public sealed class DeviceRouteHandler : ICommandHandler
     }
 
     /// <summary>
-    /// The remote result, each line marked with the device it came from. Always shown as text: a remote "confirm" must
-    /// never turn into a question (and a command run) at this prompt. Its meta (the error code among it) is kept.
+    /// The remote result, each line marked with the device it came from. <see cref="RoutedCommand.Result"/> is already
+    /// inert (a remote "confirm" reads as text naming the route to run it there), and the host marks this command's
+    /// result as the other device's, so it can never become a question at this prompt. Its meta (the error code among it) is kept.
     /// </summary>
     public static CommandResponse Present(string device, RoutedCommand routed)
     {

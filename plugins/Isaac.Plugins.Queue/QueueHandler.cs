@@ -100,8 +100,8 @@ public sealed class QueueHandler : ICommandHandler
             null => CommandResponse.Fail($"No routed command '{id}'. See /queue results."),
             { Status: "in_doubt" } => CommandResponse.Ok($"[{routed.Target}] {routed.Text}: in doubt ({routed.Error ?? "its agent stopped while it was running"}). To run it again: !{routed.Target} {routed.Text}"),
 
-            // Shown, never acted on: a remote "confirm" must not become a question (and a command run) here.
-            { Result: { } result } => result with { Kind = "text", Stdout = $"[{routed.Target}] {routed.Text} ({routed.Status})\n{result.Stdout}" },
+            // Another device's answer: RoutedCommand.Result is inert (a remote "confirm" reads as text).
+            { Result: { } result } => result with { Stdout = $"[{routed.Target}] {routed.Text} ({routed.Status})\n{result.Stdout}" },
             _ => CommandResponse.Ok($"[{routed.Target}] {routed.Text}: {routed.Status}{(routed.Error is { } error ? $" ({error})" : "")}"),
         };
     }

@@ -122,8 +122,9 @@ internal sealed class InteractiveShell(IsaacHost host, Terminal terminal)
             result = await host.DispatchAsync(line, interactive: true, Terminal.Detect().Width, Environment.CurrentDirectory, running.Token);
         }
 
-        // A handler may ask before doing something irreversible (docs/protocol.md, kind "confirm").
-        if (result.Kind == "confirm" && result.Meta.TryGetValue("confirm", out var confirmed))
+        // A handler here may ask before doing something irreversible (docs/protocol.md, kind "confirm"); another
+        // device's answer never has a confirmation, so it is printed below like any text.
+        if (result.Confirmation is { } confirmed)
         {
             var question = new ConfirmationPrompt(Markup.Escape(result.Stdout.TrimEnd())) { DefaultValue = false };
             if (await question.ShowAsync(AnsiConsole.Console, CancellationToken.None))

@@ -36,6 +36,17 @@ public sealed record CommandResult
     [JsonIgnore]
     public bool Succeeded => Status == ResponseStatus.Success;
 
+    /// <summary>Where the answer was produced: here, or on another device (the result of a <c>!device</c> route).</summary>
+    [JsonIgnore]
+    public CommandOrigin Origin { get; init; } = CommandOrigin.Local;
+
+    /// <summary>
+    /// The line to run if the person says yes (kind <c>confirm</c>, meta <c>confirm</c>; docs/protocol.md), or null. Always
+    /// null for another device's answer: nothing a remote device says may run a command on this one.
+    /// </summary>
+    [JsonIgnore]
+    public string? Confirmation => Origin.IsLocal && Kind == "confirm" ? Meta.GetValueOrDefault("confirm") : null;
+
     /// <summary>The error's stable name, for example <c>TIMEOUT</c>; null on success.</summary>
     [JsonIgnore]
     public string? ErrorName => Error?.ToWire();
@@ -43,11 +54,12 @@ public sealed record CommandResult
     /// <summary>The result as the indented JSON <c>isaac -c --json</c> prints (stable snake_case names).</summary>
     public string ToJson() => System.Text.Json.JsonSerializer.Serialize(this, Internal.IsaacJson.Readable.CommandResult);
 
-    internal static CommandResult From(string command, CommandResponse response)
+    internal static CommandResult From(string command, CommandResponse response, CommandOrigin origin)
     {
         var failed = response.Status == ResponseStatus.Error;
         return new CommandResult
         {
+            Origin = origin,
             Command = command,
             Status = failed ? ResponseStatus.Error : ResponseStatus.Success,
             Stdout = response.Stdout,

@@ -100,7 +100,7 @@ internal sealed class Dispatcher(
             var runner = command.Kind == HandlerKind.Plugin ? plugins : scripts;
             var response = await runner.RunAsync(command, request, cancellationToken).ConfigureAwait(false);
             _logger.LogDebug("Ran {Command} ({Status}) in {Elapsed}", command.Name, response.Status, _time.GetElapsedTime(started));
-            return CommandResult.From(command.Name, response);
+            return CommandResult.From(command.Name, response, AnsweredBy(match));
         }
         catch (HandlerException ex)
         {
@@ -113,6 +113,12 @@ internal sealed class Dispatcher(
             return CommandResult.Failure(command.Name, ErrorCode.HandlerFailed, ex.Message);
         }
     }
+
+    // A command with a '!' trigger carries lines to other devices: what it returns is the other device's answer.
+    private static CommandOrigin AnsweredBy(CommandMatch match) =>
+        match.Command.Manifest.Triggers.Any(t => t.Prefix == RoutePrefix)
+            ? CommandOrigin.Remote(match.Captures.GetValueOrDefault("device") ?? "")
+            : CommandOrigin.Local;
 
     private async Task<CommandResult> ShellAsync(string text, SessionInfo session, string workingDirectory, CancellationToken cancellationToken)
     {

@@ -100,6 +100,47 @@ public sealed class OriginPolicyTests : IDisposable
         Assert.False(File.Exists(marker));
     }
 
+    [Fact]
+    public void A_routed_commands_result_is_inert_and_names_the_route_to_run_its_confirmation_there()
+    {
+        // Arrange
+        var answer = new CommandResponse { Kind = "confirm", Stdout = "Drop #5 for good?", Meta = new Dictionary<string, string> { ["confirm"] = "/queue drop 5 --yes", ["n"] = "1" } };
+
+        // Act
+        var routed = new RoutedCommand { Id = "h1", Target = "laptop2", Text = "/queue drop 5", Status = "completed", Result = answer };
+        var copied = routed with { Status = "completed" };
+
+        // Assert
+        Assert.NotNull(routed.Result);
+        Assert.Equal("text", routed.Result.Kind);
+        Assert.False(routed.Result.Meta.ContainsKey("confirm"));
+        Assert.Equal("1", routed.Result.Meta["n"]);
+        Assert.Equal("!laptop2 /queue drop 5 --yes", routed.Result.Meta["remote_confirm"]);
+        Assert.Equal("Drop #5 for good?\n(laptop2 asked to confirm; nothing runs on this device. To go ahead, run it there: !laptop2 /queue drop 5 --yes)\n", routed.Result.Stdout);
+        Assert.Equal((routed.Result.Kind, routed.Result.Stdout), (copied.Result?.Kind, copied.Result?.Stdout));
+    }
+
+    [Theory]
+    [InlineData("!", true)]
+    [InlineData("/", false)]
+    public async Task A_confirm_answer_is_asked_only_when_this_device_produced_it(string prefix, bool remote)
+    {
+        // Arrange: a command answering "confirm"; with a '!' trigger it carries lines to other devices.
+        var manifest = TestManifests.Script(_dir.Path, "asker", """echo '{"status":"success","kind":"confirm","stdout":"Sure?","meta":{"confirm":"touch x"}}'""");
+        File.WriteAllText(manifest, File.ReadAllText(manifest)
+            .Replace("prefix: \"/\"", $"prefix: \"{prefix}\"")
+            .Replace("^asker(\\\\s+(.*))?$", "^(?<device>asker)(\\\\s+(.*))?$"));
+        var dispatcher = await DispatcherAsync();
+
+        // Act
+        var result = await dispatcher.DispatchAsync($"{prefix}asker", Some.Session(), _dir.Path);
+
+        // Assert
+        Assert.True(result.Succeeded, result.Stderr);
+        Assert.Equal(remote, result.Origin.IsRemote);
+        Assert.Equal(remote ? null : "touch x", result.Confirmation);
+    }
+
     [Fact(Timeout = 15_000)]
     public async Task A_script_handler_reads_origin_as_local_or_remote_and_the_remote_device_apart()
     {
