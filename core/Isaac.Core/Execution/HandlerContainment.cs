@@ -12,6 +12,7 @@ public static class HandlerContainment
     private static readonly Lock _gate = new();
     private static readonly HashSet<Action> _running = [];
     private static readonly List<PosixSignalRegistration> _registrations = [];
+    private static readonly ManualResetEventSlim _swept = new(initialState: true);
     private static long _lastRun;
     private static bool _stopping;
 
@@ -33,10 +34,24 @@ public static class HandlerContainment
                     {
                         _registrations.Add(PosixSignalRegistration.Create(signal, _ => KillAll()));
                     }
+
+                    // A killed handler ends its command, and Isaac may then return from Main while the sweep (on the
+                    // signal's thread) is still killing the rest: the exit waits for the sweep, boundedly.
+                    AppDomain.CurrentDomain.ProcessExit += (_, _) => _swept.Wait(TimeSpan.FromSeconds(10));
                 }
             }
         }
 
+        if (ProcessTree.IsSupported)
+        {
+            // The /proc scan costs a few milliseconds (more on a busy machine): off the start-up path, on a
+            // foreground thread so that even an Isaac that ends at once (`isaac -c /help`) finishes the reap.
+            new Thread(ReapAbandoned) { IsBackground = false, Name = "Isaac reaper" }.Start();
+        }
+    }
+
+    private static void ReapAbandoned()
+    {
         foreach (var marker in ProcessTree.AbandonedRuns())
         {
             ProcessTree.Kill(marker, leader: 0);
@@ -84,12 +99,20 @@ public static class HandlerContainment
         lock (_gate)
         {
             _stopping = true;
+            _swept.Reset();
             running = [.. _running];
         }
 
-        foreach (var kill in running)
+        try
         {
-            kill();
+            foreach (var kill in running)
+            {
+                kill();
+            }
+        }
+        finally
+        {
+            _swept.Set();
         }
     }
 

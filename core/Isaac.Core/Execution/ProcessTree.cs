@@ -195,20 +195,39 @@ internal static partial class ProcessTree
     private readonly record struct ProcStat(int Parent, int Session, bool Zombie, long Start);
 
     // /proc/<pid>/stat: "pid (comm) state ppid pgrp session … starttime(22nd field) …"; comm may hold spaces and ')'.
+    // Parsed in place: the scan reads every process's stat, and must stay cheap.
     private static ProcStat? Stat(int pid, ref byte[] buffer)
     {
         var length = ReadAll($"/proc/{pid}/stat", ref buffer);
         var close = length > 0 ? buffer.AsSpan(0, length).LastIndexOf((byte)')') : -1;
-        if (close < 0)
+        if (close < 0 || close + 2 >= length)
         {
             return null;
         }
 
-        var fields = Encoding.ASCII.GetString(buffer, close + 2, length - close - 2).Split(' ');
-        return fields.Length > 19 && int.TryParse(fields[1], out var parent) && int.TryParse(fields[3], out var session)
-            && long.TryParse(fields[19], out var start)
-            ? new ProcStat(parent, session, fields[0] is "Z" or "X", start)
+        // Fields after the command name, counted from 0: state, ppid, pgrp, session, … starttime at 19.
+        var rest = buffer.AsSpan(close + 2, length - close - 2);
+        return int.TryParse(Field(rest, 1), out var parent) && int.TryParse(Field(rest, 3), out var session)
+            && long.TryParse(Field(rest, 19), out var start)
+            ? new ProcStat(parent, session, Field(rest, 0) is [(byte)'Z' or (byte)'X'], start)
             : null;
+    }
+
+    private static ReadOnlySpan<byte> Field(ReadOnlySpan<byte> fields, int index)
+    {
+        for (; index > 0; index--)
+        {
+            var space = fields.IndexOf((byte)' ');
+            if (space < 0)
+            {
+                return [];
+            }
+
+            fields = fields[(space + 1)..];
+        }
+
+        var end = fields.IndexOf((byte)' ');
+        return end < 0 ? fields : fields[..end];
     }
 
     // The value of ISAAC_RUN in /proc/<pid>/environ (the environment the process was started with), or null.

@@ -118,12 +118,28 @@ public sealed class ContainmentTests : IDisposable
         await WaitUntilAsync(() => Marked(_marker).Count == 2, "the handler and its escaped child are running");
 
         // Act
-        await CliWrap.Cli.Wrap("kill").WithArguments(["-s", signal, isaac.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]).ExecuteAsync();
-        await isaac.WaitForExitAsync().WaitAsync(_deadline);
+        await Signal(isaac, signal);
 
         // Assert
         Assert.Equal(expectedExit, isaac.ExitCode);
         await WaitUntilAsync(() => Marked(_marker).Count == 0, "no process of the handler survives isaac");
+    }
+
+    [Theory(Timeout = 90_000)]
+    [InlineData("TERM")]
+    [InlineData("HUP")]
+    public async Task A_plain_shell_command_dies_with_isaac_when_it_is_signalled(string signal)
+    {
+        // Arrange: a plain shell command (not a handler) with a child of its own.
+        using var home = new TempDir();
+        using var isaac = IsaacProcess.Start(["-c", $"{Sleeper} & {Sleeper}; wait"], Environment(home));
+        await WaitUntilAsync(() => Marked(_marker).Count == 2, "the shell command and its child are running");
+
+        // Act
+        await Signal(isaac, signal);
+
+        // Assert
+        await WaitUntilAsync(() => Marked(_marker).Count == 0, "the shell command does not survive isaac");
     }
 
     [Fact(Timeout = 90_000)]
@@ -165,6 +181,12 @@ public sealed class ContainmentTests : IDisposable
         await cancel.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run);
         await WaitUntilAsync(() => Marked(_marker).Count == 0, "the cancelled handler is killed");
+    }
+
+    private static async Task Signal(Process isaac, string signal)
+    {
+        await CliWrap.Cli.Wrap("kill").WithArguments(["-s", signal, isaac.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]).ExecuteAsync();
+        await isaac.WaitForExitAsync().WaitAsync(_deadline);
     }
 
     private void WriteEscapingHandler(TempDir home) =>
