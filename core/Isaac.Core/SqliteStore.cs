@@ -394,7 +394,8 @@ public sealed class SqliteStore : IDisposable
         var kept = 0;
         Int128 confirmed = long.MinValue;
         Int128 resume = long.MinValue;
-        for (var pass = 0; pass < 100_000; pass++)
+        var budget = new Budget(); // badly damaged files must still end in seconds, not hours
+        while (budget.Take(1))
         {
             try
             {
@@ -424,14 +425,14 @@ public sealed class SqliteStore : IDisposable
             {
                 // Never search from behind the last resume point, so every pass gets further.
                 var from = Int128.Max(confirmed, resume);
-                if (NextReadable(old, select + " LIMIT 1", from) is not { } next)
+                if (NextReadable(old, select + " LIMIT 1", from, budget) is not { } next)
                 {
                     return kept;
                 }
 
                 // Damaged pages can mislead a range seek past rows that a lookup by rowid still finds: look up each
                 // rowid of the skipped gap (up to a bound, for ids that are far apart).
-                for (var rowid = Int128.Max(from + 1, next - 4096); rowid <= next; rowid++)
+                for (var rowid = Int128.Max(from + 1, next - 1024); rowid <= next && budget.Take(1); rowid++)
                 {
                     kept += CopyOne(lookup, insert, (long)rowid);
                 }
@@ -492,6 +493,18 @@ public sealed class SqliteStore : IDisposable
         }
     }
 
+    /// <summary>How many reads one table's salvage may still spend on finding its way around damage.</summary>
+    private sealed class Budget
+    {
+        private int _left = 200_000;
+
+        public bool Take(int reads)
+        {
+            _left -= reads;
+            return _left >= 0;
+        }
+    }
+
     private sealed class StructuralEqualityComparer : IEqualityComparer<object>
     {
         public static StructuralEqualityComparer Instance { get; } = new();
@@ -516,10 +529,15 @@ public sealed class SqliteStore : IDisposable
     // The smallest x > failed from which "the first row after x" reads without error: grow the step until a read
     // works, then halve back to the boundary. Reading fails for every x before the last rowid of a damaged page and
     // works from there on, so this skips that page and nothing else. Null when nothing after it can be read.
-    private static Int128? NextReadable(SqliteConnection old, string selectFirst, Int128 failed)
+    private static Int128? NextReadable(SqliteConnection old, string selectFirst, Int128 failed, Budget budget)
     {
         var works = (Int128 after) =>
         {
+            if (!budget.Take(1))
+            {
+                return true; // out of budget: stop searching and go on from here
+            }
+
             try
             {
                 using var command = old.Command(selectFirst, null, ("$after", (long)after));
