@@ -4,6 +4,7 @@ using Isaac.Core.Devices;
 using Isaac.Core.Hosting;
 using Isaac.Hub;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
 namespace Isaac.Cli;
@@ -16,6 +17,11 @@ internal static partial class Commands
         using var logs = FileLogging.Create(settings);
         var options = new HubOptions { DataDirectory = data ?? Path.Combine(settings.Home, "hub"), Urls = urls };
         await using var app = HubServer.Build(options, logs);
+        if (app.Services.GetRequiredService<HubStore>().RecoveryNotice is { } rescued)
+        {
+            Console.Error.WriteLine($"isaac: warning: {rescued}");
+        }
+
         await HubServer.StartAsync(app, options);
         Console.Out.WriteLine($"Isaac hub listening on {string.Join(", ", app.Urls)} (data in {options.DataDirectory}). Ctrl-C stops it.");
         await app.WaitForShutdownAsync();
@@ -60,6 +66,7 @@ internal static partial class Commands
         Console.Out.WriteLine($"Agent for '{settings.Device}' serving commands routed through {settings.Hub}. Ctrl-C stops it.");
 
         // Shells on this machine serve the device too; only one process at a time may, so say why nothing happens.
+        using var notices = agent.Notices.Subscribe(notice => Console.Error.WriteLine($"isaac: warning: {notice}"));
         using var waiting = agent.States.Where(state => state == AgentState.WaitingForLock).Take(1).Subscribe(_ =>
             Console.Out.WriteLine($"Another Isaac process on this machine (a shell or agent using {settings.Home}) is serving '{settings.Device}'; waiting to take over when it exits."));
         await agent.RunAsync(stop.Token);

@@ -377,7 +377,9 @@ public sealed class SqliteStore : IDisposable
     }
 
     // Reads in rowid order; where a read fails, finds the next rowid from which reading works again, so only the rows
-    // on damaged pages are lost.
+    // on damaged pages are lost. A damaged page can still read as rows with nonsense rowids (which would make the
+    // search skip good pages, or take the place of the real row): a row is kept only if looking its rowid up through
+    // the b-tree finds the same row, and only such rows move the resume point.
     private static int CopyRows(SqliteConnection old, SqliteConnection fresh, SqliteTransaction transaction, string table)
     {
         var (freshColumns, alias) = Columns(fresh, transaction, table);
@@ -385,42 +387,131 @@ public sealed class SqliteStore : IDisposable
         var columns = freshColumns.Where(c => c != alias && oldColumns.Contains(c)).ToList();
         var list = string.Concat(columns.Select(c => $", {Quote(c)}"));
         var select = $"SELECT rowid{list} FROM {Quote(table)} WHERE rowid > $after ORDER BY rowid";
+        using var lookup = old.Command($"SELECT rowid{list} FROM {Quote(table)} WHERE rowid = $rowid;", null, ("$rowid", 0L));
         using var insert = fresh.Command($"INSERT INTO {Quote(table)} (rowid{list}) VALUES ({string.Join(", ", Enumerable.Range(0, columns.Count + 1).Select(i => $"$p{i}"))});",
             transaction, [.. Enumerable.Range(0, columns.Count + 1).Select(i => ($"$p{i}", (object?)null))]);
 
         var kept = 0;
-        Int128 after = long.MinValue;
-        while (true)
+        Int128 confirmed = long.MinValue;
+        Int128 resume = long.MinValue;
+        var budget = new Budget(); // badly damaged files must still end in seconds, not hours
+        while (budget.Take(1))
         {
             try
             {
-                using var command = old.Command(select, null, ("$after", (long)after));
+                using var command = old.Command(select, null, ("$after", (long)resume));
                 using var reader = command.ExecuteReader();
                 while (reader.Read())
                 {
                     var values = new object[reader.FieldCount];
                     reader.GetValues(values);
+                    if (!Confirmed(lookup, values))
+                    {
+                        continue;
+                    }
+
                     for (var i = 0; i < values.Length; i++)
                     {
                         insert.Parameters[i].Value = values[i];
                     }
 
                     kept += Insert(insert);
-                    after = reader.GetInt64(0);
+                    confirmed = (long)values[0];
                 }
 
                 return kept;
             }
             catch (SqliteException)
             {
-                if (NextReadable(old, select + " LIMIT 1", after) is not { } next)
+                // Never search from behind the last resume point, so every pass gets further.
+                var from = Int128.Max(confirmed, resume);
+                if (NextReadable(old, select + " LIMIT 1", from, budget) is not { } next)
                 {
                     return kept;
                 }
 
-                after = next;
+                // Damaged pages can mislead a range seek past rows that a lookup by rowid still finds: look up each
+                // rowid of the skipped gap (up to a bound, for ids that are far apart).
+                for (var rowid = Int128.Max(from + 1, next - 1024); rowid <= next && budget.Take(1); rowid++)
+                {
+                    kept += CopyOne(lookup, insert, (long)rowid);
+                }
+
+                resume = next;
             }
         }
+
+        return kept;
+    }
+
+    private static int CopyOne(SqliteCommand lookup, SqliteCommand insert, long rowid)
+    {
+        object[] values;
+        try
+        {
+            lookup.Parameters[0].Value = rowid;
+            using var reader = lookup.ExecuteReader();
+            if (!reader.Read())
+            {
+                return 0;
+            }
+
+            values = new object[reader.FieldCount];
+            reader.GetValues(values);
+        }
+        catch (SqliteException)
+        {
+            return 0;
+        }
+
+        for (var i = 0; i < values.Length; i++)
+        {
+            insert.Parameters[i].Value = values[i];
+        }
+
+        return Insert(insert);
+    }
+
+    private static bool Confirmed(SqliteCommand lookup, object[] values)
+    {
+        try
+        {
+            lookup.Parameters[0].Value = values[0];
+            using var reader = lookup.ExecuteReader();
+            if (!reader.Read())
+            {
+                return false;
+            }
+
+            var found = new object[reader.FieldCount];
+            reader.GetValues(found);
+            return found.SequenceEqual(values, StructuralEqualityComparer.Instance);
+        }
+        catch (SqliteException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>How many reads one table's salvage may still spend on finding its way around damage.</summary>
+    private sealed class Budget
+    {
+        private int _left = 200_000;
+
+        public bool Take(int reads)
+        {
+            _left -= reads;
+            return _left >= 0;
+        }
+    }
+
+    private sealed class StructuralEqualityComparer : IEqualityComparer<object>
+    {
+        public static StructuralEqualityComparer Instance { get; } = new();
+
+        public new bool Equals(object? x, object? y) => System.Collections.StructuralComparisons.StructuralEqualityComparer.Equals(x, y);
+
+        public int GetHashCode(object obj) => System.Collections.StructuralComparisons.StructuralEqualityComparer.GetHashCode(obj);
     }
 
     private static int Insert(SqliteCommand insert)
@@ -438,10 +529,15 @@ public sealed class SqliteStore : IDisposable
     // The smallest x > failed from which "the first row after x" reads without error: grow the step until a read
     // works, then halve back to the boundary. Reading fails for every x before the last rowid of a damaged page and
     // works from there on, so this skips that page and nothing else. Null when nothing after it can be read.
-    private static Int128? NextReadable(SqliteConnection old, string selectFirst, Int128 failed)
+    private static Int128? NextReadable(SqliteConnection old, string selectFirst, Int128 failed, Budget budget)
     {
         var works = (Int128 after) =>
         {
+            if (!budget.Take(1))
+            {
+                return true; // out of budget: stop searching and go on from here
+            }
+
             try
             {
                 using var command = old.Command(selectFirst, null, ("$after", (long)after));

@@ -44,7 +44,9 @@ internal sealed class InteractiveShell(IsaacHost host, Terminal terminal)
 
         // With a hub configured this shell is also a device: it serves routed commands and shows routed results as they arrive.
         using var background = new CancellationTokenSource();
-        var agent = host.CreateAgent(capacity: 4)?.RunAsync(background.Token) ?? Task.CompletedTask;
+        var device = host.CreateAgent(capacity: 4);
+        using var agentNotices = device?.Notices.Subscribe(notice => Notify($"isaac: warning: {notice}"));
+        var agent = device?.RunAsync(background.Token) ?? Task.CompletedTask;
         await using var inbox = host.StartResultInbox(Notify);
         try
         {

@@ -49,6 +49,22 @@ public sealed partial class DeviceAgent : IAsyncDisposable
     /// <summary>The current state on subscribe, then each change. Completes when the agent is disposed.</summary>
     public IObservable<AgentState> States { get; }
 
+    /// <summary>One line for the person when agent.db was damaged and rescued, or cannot be used (then routed commands wait until it can).</summary>
+    public IObservable<string> Notices => _notices;
+
+    private readonly Subject<string> _notices = new();
+    private string? _lastNotice;
+
+    // From the main task only (serialized, as Rx requires); a failure retried every few seconds is said once.
+    private void Notice(string line)
+    {
+        if (line != _lastNotice)
+        {
+            _lastNotice = line;
+            _notices.OnNext(line);
+        }
+    }
+
     /// <summary>Starts serving in the background; the first step is waiting for the machine's agent lock. Calling it again does nothing.</summary>
     public void Start() => _main ??= Task.Run(() => MainAsync(_shutdown.Token));
 
@@ -85,6 +101,8 @@ public sealed partial class DeviceAgent : IAsyncDisposable
         }
 
         _state.Dispose();
+        _notices.OnCompleted();
+        _notices.Dispose();
         _shutdown.Dispose();
     }
 
@@ -196,10 +214,17 @@ public sealed partial class DeviceAgent : IAsyncDisposable
         {
             try
             {
-                return new AgentStore(_options.StorePath);
+                var store = new AgentStore(_options.StorePath, _logger);
+                if (store.RecoveryNotice is { } rescued)
+                {
+                    Notice(rescued);
+                }
+
+                return store;
             }
-            catch (Exception ex) when (ex is Microsoft.Data.Sqlite.SqliteException or InvalidOperationException or IOException or UnauthorizedAccessException)
+            catch (Exception ex) when (ex is StoreException or IOException or UnauthorizedAccessException)
             {
+                Notice($"Routed commands for '{_options.Device}' are not being served: {ex.Message}");
                 _logger.LogError(ex, "Could not open the agent database {Path}; trying again in {Wait}", _options.StorePath, _options.MaxReconnect);
                 await Task.Delay(_options.MaxReconnect, _time, cancellationToken).ConfigureAwait(false);
             }

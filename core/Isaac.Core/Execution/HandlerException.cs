@@ -56,8 +56,9 @@ internal sealed class HandlerException : IsaacException
     internal static HandlerException Refused(LoadedCommand command, string reason) => new(command.Name, ErrorCode.HandlerFailed,
         $"Command '{command.Name}' was not started: {reason}. Check it with 'isaac validate {command.ManifestPath}'.");
 
+    // The host's own errors (a store that cannot be written, …) are already worded for the person.
     internal static HandlerException PluginThrew(LoadedCommand command, Exception inner) => new(command.Name, ErrorCode.HandlerFailed,
-        $"Command '{command.Name}' failed: its plugin threw {inner.GetType().Name}: {inner.Message}", inner);
+        inner is IsaacException ? inner.Message : $"Command '{command.Name}' failed: its plugin threw {inner.GetType().Name}: {inner.Message}", inner);
 
     internal static HandlerException PluginReturnedNull(LoadedCommand command) => new(command.Name, ErrorCode.ProtocolError,
         $"Command '{command.Name}' failed: its plugin returned no response.");
