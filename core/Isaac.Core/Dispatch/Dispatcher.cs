@@ -59,7 +59,7 @@ internal sealed class Dispatcher(
         {
             var who = session.Origin.IsLocal ? "from this device" : $"from remote devices ('{session.Origin.Device}')";
             return CommandResult.Failure(command.Name, ErrorCode.Denied,
-                $"Command '{command.Name}' is tier {command.Manifest.Security.Tier}, but this device runs at most tier {maxTier} {who}. See docs/security.md to change the policy.");
+                $"Command '{command.Name}' is tier {command.Manifest.Security.Tier}, but this device runs at most tier {maxTier} {who}. See docs/SECURITY.md to change the policy.");
         }
 
         if (ArgumentWords.Split(match.ArgsText) is not { } words)

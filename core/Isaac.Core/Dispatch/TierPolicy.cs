@@ -2,7 +2,7 @@ using Isaac.Plugins;
 
 namespace Isaac.Core.Dispatch;
 
-/// <summary>Which manifest security tiers may run here. See docs/security.md.</summary>
+/// <summary>Which manifest security tiers may run here. See docs/SECURITY.md.</summary>
 public sealed record TierPolicy
 {
     /// <summary>Highest tier a person at this device may run. The default is 3 (everything).</summary>

@@ -57,7 +57,7 @@ internal sealed record RuntimeSpec
 
 internal sealed record SecuritySpec
 {
-    /// <summary>1 safe/read-only, 2 changes local state, 3 dangerous. See docs/security.md.</summary>
+    /// <summary>1 safe/read-only, 2 changes local state, 3 dangerous. See docs/SECURITY.md.</summary>
     public int Tier { get; init; } = 1;
 
     /// <summary>Extra environment variable names passed to a script handler beyond the built-in allowlist.</summary>
