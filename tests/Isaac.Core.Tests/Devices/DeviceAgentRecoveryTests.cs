@@ -123,23 +123,24 @@ public sealed class DeviceAgentRecoveryTests : IDisposable
     }
 
     [Fact(Timeout = 60_000)]
-    public async Task An_unreadable_agent_db_is_logged_and_retried_not_the_end_of_the_agent()
+    public async Task An_unreadable_agent_db_is_moved_aside_and_the_agent_serves_at_once()
     {
         // Arrange
-        File.WriteAllText(StorePath, "this is not an SQLite database, not even close; " + new string('x', 4096));
+        var garbage = "this is not an SQLite database, not even close; " + new string('x', 4096);
+        File.WriteAllText(StorePath, garbage);
         await using var hub = new ScriptedHub();
         var log = new ListLogger<DeviceAgent>();
         var options = AgentHarness.Options(hub, _home.Path) with { MaxReconnect = TimeSpan.FromMilliseconds(200) };
-        await using var agent = AgentHarness.Start(options, new RunRecorder(), logger: log);
-        await AgentHarness.WaitUntilAsync(() => log.Lines.Any(line => line.Contains("Could not open the agent database", StringComparison.Ordinal)), "the failure is logged");
 
         // Act
-        File.Delete(StorePath);
+        await using var agent = AgentHarness.Start(options, new RunRecorder(), logger: log);
         var connection = await hub.NextConnectionAsync();
 
-        // Assert
+        // Assert: serving without anyone touching the file; the damaged one is kept beside it, as it was.
         await connection.WaitForAsync(m => m.Type == "hello");
-        Assert.StartsWith("Error:", log.Lines.First(line => line.Contains("Could not open the agent database", StringComparison.Ordinal)));
+        var aside = Assert.Single(Directory.GetFiles(_home.Path, "agent.db.corrupt-*"));
+        Assert.Equal(garbage, File.ReadAllText(aside));
+        Assert.Contains(log.Lines, line => line.Contains("agent.db was damaged", StringComparison.Ordinal));
     }
 
     private bool ReportedInStore(string id)
