@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Reflection;
+using Isaac.Core.Execution;
 using Isaac.Core.Manifests;
 using Isaac.Plugins;
 using McMaster.NETCore.Plugins;
@@ -27,6 +28,7 @@ internal sealed class PluginCatalog : IDisposable
 
     private ICommandHandler Create(LoadedCommand command)
     {
+        ExecutableLookup.EnsureHandlerInside(command); // links may have changed since the manifest loaded
         Assembly assembly;
         try
         {

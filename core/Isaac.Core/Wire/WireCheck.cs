@@ -1,3 +1,5 @@
+using Isaac.Core.Devices;
+
 namespace Isaac.Core.Wire;
 
 /// <summary>
@@ -19,6 +21,7 @@ public static class WireCheck
     public static string? Route(RouteBody? body, int maxTextChars) =>
         body is null ? "the command is JSON null; expected an object {target, text, unique_key, parallel?}"
         : Key("target", body.Target)
+        ?? (DeviceName.TryNormalize(body.Target, out _, out var badTarget) ? null : $"'target': {badTarget}")
         ?? Key("unique_key", body.UniqueKey)
         ?? Text("text", body.Text, maxTextChars);
 
