@@ -95,27 +95,6 @@ public sealed class OutOfProcessRunnerTests : IDisposable
         await WaitGoneAsync(int.Parse(File.ReadAllText(pid).Trim()));
     }
 
-    [Fact(Timeout = 30_000)]
-    public async Task A_gigabyte_flood_on_stdout_is_capped_and_the_handler_stopped()
-    {
-        // Arrange
-        var command = await TestManifests.LoadAsync(TestManifests.Handler(_dir.Path, "flood", "flood", 1L << 30, timeoutMs: 20_000, maxStdoutKib: 64));
-        var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
-        var clock = Stopwatch.StartNew();
-
-        // Act
-        var ex = await Assert.ThrowsAsync<HandlerException>(() => _runner.RunAsync(command, Some.Request(command)));
-
-        // Assert
-        Assert.Equal(ErrorCode.OutputTruncated, ex.Failure);
-        Assert.Equal(64 * 1024, ex.PartialStdout.Length);
-        Assert.All(ex.PartialStdout, c => Assert.Equal('x', c));
-        // Stopped at the cap, long before a gigabyte went through (which takes seconds on this machine).
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"took {clock.Elapsed}");
-        var allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
-        Assert.True(allocated < 64L * 1024 * 1024, $"allocated {allocated / 1024 / 1024} MiB while capping");
-    }
-
     [Fact(Timeout = 15_000)]
     public async Task A_stderr_flood_is_capped_but_the_handler_still_answers()
     {

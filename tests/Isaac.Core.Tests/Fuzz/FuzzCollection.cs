@@ -1,8 +1,9 @@
 namespace Isaac.Core.Tests.Fuzz;
 
 /// <summary>
-/// Fuzzing allocates hard for seconds; run it alone so tests that measure the process's total allocations
-/// (the stdout cap) do not count ours, and so fuzzing does not compete with timing-sensitive process tests.
+/// Tests that allocate hard for seconds (fuzzing) or measure the whole process's allocations (the stdout cap,
+/// hostile manifests) run one at a time, after the parallel ones: nothing else counts against a measurement, and
+/// fuzzing does not compete with timing-sensitive process tests.
 /// </summary>
 [CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class FuzzCollection
