@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using Isaac.Core.Devices;
 using Isaac.Core.Manifests;
@@ -90,14 +91,26 @@ public sealed class DeviceAgentConnectionTests : IDisposable
         var silent = await hub.NextConnectionAsync();
         await silent.WaitForAsync(m => m.Type == "hello");
 
-        // Act: nine fake seconds are not enough (one ping, unanswered for under two heartbeats) ...
+        // Act: nine fake seconds are not enough (one ping, the hub silent for under two heartbeats) ...
         for (var i = 0; i < 9; i++)
         {
             time.Advance(TimeSpan.FromSeconds(1));
-            await Task.Yield();
+            await Task.Delay(20);
         }
 
-        await silent.WaitForAsync(m => m.Type == "ping");
+        // (the heartbeat timer may have started only after those seconds: then more pass, slowly, until it pings)
+        var waiting = Stopwatch.StartNew();
+        while (!silent.Received.Any(m => m.Type == "ping"))
+        {
+            if (waiting.Elapsed > TimeSpan.FromSeconds(1))
+            {
+                time.Advance(TimeSpan.FromSeconds(1));
+                waiting.Restart();
+            }
+
+            await Task.Delay(20);
+        }
+
         var droppedEarly = silent.Closed.IsCompleted;
 
         // ... and then the agent gives up and reconnects.
