@@ -50,12 +50,13 @@ public sealed record IsaacSettings
     {
         var home = Path.GetFullPath(homeFlag ?? Env("ISAAC_HOME")
             ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".isaac"));
-        var file = ConfigFile.Read(Path.Combine(home, "config.yaml"));
+        var configPath = Path.Combine(home, "config.yaml");
+        var file = ConfigFile.Read(configPath);
         return new IsaacSettings
         {
             Home = home,
-            Device = DeviceSetting(deviceFlag, Env("ISAAC_DEVICE"), file.Device, Path.Combine(home, "config.yaml")),
-            Hub = HubAddress(hubFlag is not null ? ("--hub", hubFlag) : Env("ISAAC_HUB") is { } env ? ("ISAAC_HUB", env) : (Path.Combine(home, "config.yaml"), file.Hub)),
+            Device = DeviceSetting(Pick(("--device", deviceFlag), ("ISAAC_DEVICE", Env("ISAAC_DEVICE")), ($"{configPath}: device", file.Device))),
+            Hub = HubAddress(Pick(("--hub", hubFlag), ("ISAAC_HUB", Env("ISAAC_HUB")), (configPath, file.Hub))),
             Token = Env("ISAAC_TOKEN") ?? file.Token,
             ShareHistory = Env("ISAAC_SHARE_HISTORY") is { } share ? share is not ("0" or "false" or "no" or "off") : file.ShareHistory ?? true,
             Tiers = new TierPolicy
@@ -72,17 +73,15 @@ public sealed record IsaacSettings
         };
     }
 
-    // A name given by the user must follow the device-name rules (docs/hub.md); the host name only gives a default.
-    private static string DeviceSetting(string? flag, string? environment, string? file, string configPath)
-    {
-        var (name, source) = flag is not null ? (flag, "--device") : environment is not null ? (environment, "ISAAC_DEVICE") : (file, $"{configPath}: device");
-        if (name is null)
-        {
-            return DeviceName.FromHostName(Environment.MachineName);
-        }
+    // A flag wins over the environment, which wins over the file; the source names where a bad value came from.
+    private static (string Source, string? Value) Pick((string Source, string? Value) flag, (string Source, string? Value) environment, (string Source, string? Value) file) =>
+        flag.Value is not null ? flag : environment.Value is not null ? environment : file;
 
-        return DeviceName.TryNormalize(name, out var device, out var problem) ? device : throw SettingsException.BadDevice(source, problem);
-    }
+    // A name given by the user must follow the device-name rules (docs/hub.md); the host name only gives a default.
+    private static string DeviceSetting((string Source, string? Value) device) =>
+        device.Value is null ? DeviceName.FromHostName(Environment.MachineName)
+        : DeviceName.TryNormalize(device.Value, out var name, out var problem) ? name
+        : throw SettingsException.BadDevice(device.Source, problem);
 
     private static string? HubAddress((string Source, string? Value) hub) =>
         hub.Value is null || (Uri.TryCreate(hub.Value, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps))
