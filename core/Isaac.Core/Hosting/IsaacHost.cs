@@ -91,6 +91,7 @@ public sealed class IsaacHost : IAsyncDisposable
         if (Hub is not null && Settings.ShareHistory && ParsedInput.Parse(line, Catalog).Kind == InputKind.Shell)
         {
             await Queue.ShareHistoryAsync(line, cancellationToken).ConfigureAwait(false);
+            Sync?.HistoryKept();
         }
     }
 

@@ -117,6 +117,9 @@ internal sealed class SyncPipeline : ISync, IAsyncDisposable
     /// <summary>The typed command was not delivered at once: from now on it is queued work like any other.</summary>
     public void NowQueued(string uniqueKey) => _typedNow.TryRemove(uniqueKey, out _);
 
+    /// <summary>A shared history line was kept: it goes out with the next pass, which comes now (it never counts as queued work, so no queue change wakes the loop).</summary>
+    public void HistoryKept() => _loop.Wake();
+
     // One pass of the background loop: woken by a change, or after a while anyway (failed commands come due without any change).
     private async Task<TimeSpan> PassAsync(CancellationToken cancellationToken)
     {
