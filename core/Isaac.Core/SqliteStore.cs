@@ -1,8 +1,11 @@
 using System.Buffers.Binary;
+using System.Diagnostics;
 using System.Globalization;
+using Isaac.Core.Internal;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Win32.SafeHandles;
 
 namespace Isaac.Core;
 
@@ -14,6 +17,10 @@ namespace Isaac.Core;
 /// or an unstamped one whose tables are not this store's, is refused (<see cref="StoreFailure.Foreign"/>) before
 /// anything is written to it. <c>user_version</c> is the schema version; a newer one is refused.</item>
 /// <item>Damage (SQLITE_CORRUPT, SQLITE_NOTADB, a failed <c>quick_check</c> on open, or damage met while in use):
+/// <c>quick_check</c> reads the whole file, so it runs on open only for stores that ask for it
+/// (<see cref="StoreSchema.CheckOnOpen"/>) and for a suspect file: one for which SQLite reported damage or an I/O
+/// error while in use, recorded by a <c>&lt;name&gt;.suspect</c> file beside it until a check passes (a process that
+/// met the damage itself checks again at once).
 /// the file is moved to <c>&lt;name&gt;.corrupt-&lt;UTC time&gt;</c>, a fresh store is created, every row that can
 /// still be read is copied into it from the damaged file (opened read-only), and <see cref="RecoveryNotice"/> says
 /// how many were kept.</item>
@@ -28,6 +35,7 @@ public sealed class SqliteStore : IDisposable
     private const int SqliteBusy = 5;
     private const int SqliteLocked = 6;
     private const int SqliteReadOnly = 8;
+    private const int SqliteIoError = 10;
     private const int SqliteCorrupt = 11;
     private const int SqliteFull = 13;
     private const int SqliteConstraint = 19;
@@ -41,17 +49,24 @@ public sealed class SqliteStore : IDisposable
     private readonly TimeSpan _busyTimeout;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly bool _groupCommit;
     private SqliteConnection? _connection;
+    private SafeFileHandle? _wal;
+    private bool _flushWal;
+    private bool _suspect;
+    private readonly List<System.Runtime.InteropServices.GCHandle> _busyHandlers = [];
+    private long _busySince;
     private bool _disposed;
     private int _depth;
 
-    private SqliteStore(string path, StoreSchema schema, TimeSpan busyTimeout, TimeProvider time, ILogger logger)
+    private SqliteStore(string path, StoreSchema schema, TimeSpan busyTimeout, TimeProvider time, ILogger logger, bool groupCommit)
     {
         Path = System.IO.Path.GetFullPath(path);
         _schema = schema;
         _busyTimeout = busyTimeout;
         _time = time;
         _logger = logger;
+        _groupCommit = groupCommit;
     }
 
     /// <summary>The full path of the database file.</summary>
@@ -71,12 +86,52 @@ public sealed class SqliteStore : IDisposable
     }
 
     /// <summary>Opens (creating, upgrading or rescuing as needed) the store at <paramref name="path"/>.</summary>
+    /// <param name="groupCommit">The caller calls <see cref="Flush"/> after each commit it reports as done (see there).</param>
     /// <exception cref="StoreException">The file cannot be used; the message says why and what to do.</exception>
-    public static SqliteStore Open(string path, StoreSchema schema, TimeSpan? busyTimeout = null, TimeProvider? time = null, ILogger? logger = null)
+    public static SqliteStore Open(string path, StoreSchema schema, TimeSpan? busyTimeout = null, TimeProvider? time = null, ILogger? logger = null, bool groupCommit = false)
     {
-        var store = new SqliteStore(path, schema, busyTimeout ?? TimeSpan.FromSeconds(10), time ?? TimeProvider.System, logger ?? NullLogger.Instance);
+        var store = new SqliteStore(path, schema, busyTimeout ?? TimeSpan.FromSeconds(10), time ?? TimeProvider.System, logger ?? NullLogger.Instance, groupCommit);
         _ = store.Connection;
         return store;
+    }
+
+    /// <summary>Where a file that must be checked at its next open is recorded.</summary>
+    internal static string SuspectMarker(string path) => System.IO.Path.GetFullPath(path) + ".suspect";
+
+    /// <summary>
+    /// Group commit: makes every commit so far durable by an fsync of the <c>-wal</c> file, outside SQLite's write lock.
+    /// <para>
+    /// Why this is as durable as <c>synchronous=FULL</c>: with group commit the connection runs with
+    /// <c>synchronous=NORMAL</c>, so a commit writes its WAL frames (write(2), into the page cache: a killed process
+    /// loses nothing) and releases the write lock without an fsync. This fsync, done before the caller reports the
+    /// write as done, makes those frames durable; concurrent writers (other shells) overlap their fsyncs instead of
+    /// queuing behind each other's under the lock, and the file system joins overlapping fsyncs into one journal commit.
+    /// The handle is opened after this connection opened the file and is dropped whenever the connection is: while a
+    /// connection is open SQLite never deletes the WAL (only the last connection to close does), so the handle is the
+    /// live WAL. A WAL that was reset meanwhile (a later writer restarting it after a checkpoint) cannot have lost our
+    /// frames: a restart needs a complete checkpoint, and a checkpoint fsyncs the WAL before copying frames into the
+    /// database and fsyncs the database after (SQLite does both at NORMAL), so our frames are on disk in the database.
+    /// SQLite's own checkpoints, migrations and housekeeping commits are made durable by the next flush.
+    /// </para>
+    /// </summary>
+    /// <exception cref="StoreException">The fsync failed (<see cref="StoreFailure.NotFlushed"/>): the write is in the file but maybe not on disk.</exception>
+    public void Flush()
+    {
+        if (!_flushWal)
+        {
+            return;
+        }
+
+        try
+        {
+            _wal ??= File.OpenHandle(Path + "-wal", FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+            RandomAccess.FlushToDisk(_wal);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            MarkSuspect();
+            throw StoreException.NotFlushed(Path, ex);
+        }
     }
 
     /// <summary>
@@ -101,13 +156,19 @@ public sealed class SqliteStore : IDisposable
                 catch (SqliteException ex) when (outermost && IsDamage(ex) && attempt < 2)
                 {
                     _logger.LogError(ex, "{Path} reported damage while in use", Path);
-                    _connection = null;
-                    connection.Dispose();
-                    // First look again (another process may have replaced the file already); then rescue it regardless.
+                    Close();
+                    // First look again, checking the whole file (another process may have replaced it already); then
+                    // rescue it regardless.
+                    _suspect = true;
                     _connection = attempt == 0 ? OpenOrRecover() : Recover(ex.Message, ex);
                 }
                 catch (SqliteException ex) when (outermost)
                 {
+                    if (IsDamage(ex) || ex.SqliteErrorCode == SqliteIoError)
+                    {
+                        MarkSuspect();
+                    }
+
                     throw Diagnose(ex);
                 }
             }
@@ -121,8 +182,61 @@ public sealed class SqliteStore : IDisposable
     public void Dispose()
     {
         _disposed = true;
+        Close();
+        foreach (var handle in _busyHandlers)
+        {
+            handle.Free();
+        }
+
+        _busyHandlers.Clear();
+    }
+
+    private void Close()
+    {
+        _wal?.Dispose();
+        _wal = null;
         _connection?.Dispose();
         _connection = null;
+    }
+
+    // Written when SQLite reported damage or an I/O error that was not repaired: the next open checks the whole file.
+    private void MarkSuspect()
+    {
+        try
+        {
+            File.WriteAllText(SuspectMarker(Path), $"{_time.GetUtcNow():o}\n");
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            _logger.LogWarning(ex, "Could not record that {Path} must be checked at its next open", Path);
+        }
+    }
+
+    // SQLite's default busy handler sleeps 1, 2, 5, 10, 15, 20, 25… ms between tries, while a queue transaction holds the
+    // write lock for about 0.1 ms: a waiting writer slept through dozens of free moments, so concurrent shells wrote
+    // slower together than one alone. This one yields the processor for the first tries, then sleeps 1 ms at a time.
+    private bool Busy(int count)
+    {
+        if (count == 0)
+        {
+            _busySince = Stopwatch.GetTimestamp();
+        }
+
+        if (Stopwatch.GetElapsedTime(_busySince) >= _busyTimeout)
+        {
+            return false;
+        }
+
+        if (count < 16)
+        {
+            Thread.Yield();
+        }
+        else
+        {
+            Thread.Sleep(1);
+        }
+
+        return true;
     }
 
     private SqliteConnection OpenOrRecover()
@@ -165,7 +279,7 @@ public sealed class SqliteStore : IDisposable
         try
         {
             connection.Open();
-            connection.Execute($"PRAGMA busy_timeout = {(int)_busyTimeout.TotalMilliseconds};");
+            _busyHandlers.Add(SqliteNative.SetBusyHandler(connection.Handle!, Busy));
             if (existing)
             {
                 // Only reads until the file is known to be ours: Isaac never writes into someone else's database.
@@ -173,12 +287,22 @@ public sealed class SqliteStore : IDisposable
             }
 
             // WAL lets readers and one writer work at once across processes. synchronous=FULL fsyncs the WAL at
-            // every commit, so an acknowledged write survives power loss, not only a killed process.
-            connection.Execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;");
-            if (existing && connection.Scalar<string>("PRAGMA quick_check;") is not "ok" and var check)
+            // every commit, so an acknowledged write survives power loss, not only a killed process; with group
+            // commit the fsync is Flush's, after the write lock is released (see there).
+            var wal = connection.Scalar<string>("PRAGMA journal_mode = WAL;") == "wal";
+            _flushWal = wal && _groupCommit;
+            connection.Execute(_flushWal ? "PRAGMA synchronous = NORMAL;" : "PRAGMA synchronous = FULL;");
+            var marker = SuspectMarker(Path);
+            if (existing && (_schema.CheckOnOpen || _suspect || File.Exists(marker)))
             {
-                _logger.LogError("{Path} failed its integrity check: {Check}", Path, check);
-                throw new SqliteException("its integrity check found damaged pages", SqliteCorrupt);
+                if (connection.Scalar<string>("PRAGMA quick_check;") is not "ok" and var check)
+                {
+                    _logger.LogError("{Path} failed its integrity check: {Check}", Path, check);
+                    throw new SqliteException("its integrity check found damaged pages", SqliteCorrupt);
+                }
+
+                _suspect = false;
+                File.Delete(marker);
             }
 
             Migrate(connection);
@@ -222,7 +346,7 @@ public sealed class SqliteStore : IDisposable
         if (id == 0)
         {
             var tables = TableNames(connection);
-            var unknown = tables.Except(_schema.Tables, StringComparer.Ordinal).ToList();
+            var unknown = tables.Except(_schema.Tables.Concat(_schema.Derived), StringComparer.Ordinal).ToList();
             if (tables.Count > 0 || version != 0)
             {
                 if (unknown.Count > 0)
@@ -309,6 +433,8 @@ public sealed class SqliteStore : IDisposable
             var name = System.IO.Path.GetFileName(Path);
             var count = total is { } all ? $"kept {kept} of {all} {_schema.Noun}" : $"kept {kept} {_schema.Noun} (how many there were could not be read)";
             RecoveryNotice = $"{name} was damaged ({why}); moved to {aside}; {count}.";
+            _suspect = false;
+            File.Delete(SuspectMarker(Path));
             _logger.LogError(damage, "{Notice}", RecoveryNotice);
             return fresh;
         }

@@ -30,6 +30,9 @@ public enum StoreFailure
     /// <summary>The file is damaged and could not be replaced.</summary>
     Damaged,
 
+    /// <summary>A write was committed but flushing it to disk failed: it is in the file, but may not survive a power loss.</summary>
+    NotFlushed,
+
     /// <summary>Any other SQLite or file-system error.</summary>
     Other,
 }
@@ -93,6 +96,9 @@ public sealed class StoreException : IsaacException
 
     internal static StoreException Damaged(string path, string why, Exception? inner) => new(StoreFailure.Damaged, path,
         $"{Name(path)} is damaged ({why}) and could not be replaced ({path})", "Move it away by hand and try again.", inner);
+
+    internal static StoreException NotFlushed(string path, Exception inner) => new(StoreFailure.NotFlushed, path,
+        $"{Name(path)} took the change but could not flush it to disk ({inner.Message.TrimEnd('.')}; {path})", "The disk may be failing: check it before relying on the file.", inner);
 
     internal static StoreException Other(string path, string why, Exception? inner) => new(StoreFailure.Other, path,
         $"{Name(path)} could not be used: {why.TrimEnd('.')} ({path})", "Check the file and its folder, then try again.", inner);

@@ -31,11 +31,24 @@ public sealed record StoreSchema
     /// </summary>
     public required IReadOnlyList<string> Tables { get; init; }
 
+    /// <summary>
+    /// Tables whose rows the store's triggers derive from the other tables (counters): recognised as the store's own,
+    /// never copied by a salvage (the copied rows rebuild them). The default is none.
+    /// </summary>
+    public IReadOnlyList<string> Derived { get; init; } = [];
+
     /// <summary>The tables whose rows the salvage report counts ("kept N of M commands").</summary>
     public required IReadOnlyList<string> Counted { get; init; }
 
     /// <summary>What the counted rows are called in the salvage report: "commands", "assignments".</summary>
     public required string Noun { get; init; }
+
+    /// <summary>
+    /// Run <c>PRAGMA quick_check</c> every time the file is opened. The default is true: agent.db and hub.db are opened
+    /// once by long-lived processes. queue.db, opened by every <c>isaac -c</c>, sets it false and is checked only when
+    /// something is suspect (see <see cref="SqliteStore"/>).
+    /// </summary>
+    public bool CheckOnOpen { get; init; } = true;
 
     /// <summary>The schema version this build writes.</summary>
     public int Version => Migrations.Count;

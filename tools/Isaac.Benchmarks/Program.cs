@@ -13,6 +13,11 @@ using Isaac.Core.Manifests;
 using Isaac.Core.Plugins;
 using Isaac.Plugins;
 
+if (args is ["--queue-writer", var writerDb, var writerCount])
+{
+    return await QueueBenchmarks.WriterAsync(writerDb, int.Parse(writerCount, CultureInfo.InvariantCulture));
+}
+
 var quick = args.Contains("--quick");
 var only = args.SkipWhile(a => a != "--only").Skip(1).FirstOrDefault();
 bool Runs(string section) => only is null || only == section;

@@ -12,14 +12,15 @@ internal sealed partial class CommandQueue
 {
     /// <summary>
     /// Runs <paramref name="work"/> in a BEGIN IMMEDIATE transaction (the write lock is taken at once, so two processes
-    /// never deadlock upgrading read locks). Damage met on the way is repaired and the work run again (it was rolled back).
+    /// never deadlock upgrading read locks), and returns once the commit is on disk. Damage met on the way is repaired and the work run again (it was rolled back).
     /// </summary>
     private async Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, DateTimeOffset, T> work, CancellationToken cancellationToken)
     {
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            return EnsureOpen().Run(connection =>
+            var store = EnsureOpen();
+            var written = store.Run(connection =>
             {
                 T result;
                 using (var transaction = connection.BeginTransaction(deferred: false))
@@ -31,6 +32,10 @@ internal sealed partial class CommandQueue
                 PublishIfWatched(connection);
                 return result;
             });
+
+            // Durable before it is reported: the fsync runs after SQLite released the write lock (group commit).
+            store.Flush();
+            return written;
         }
         finally
         {
@@ -60,7 +65,7 @@ internal sealed partial class CommandQueue
             return open;
         }
 
-        var store = SqliteStore.Open(_path, Schema, _options.BusyTimeout, _time, _logger);
+        var store = SqliteStore.Open(_path, Schema, _options.BusyTimeout, _time, _logger, groupCommit: true);
         try
         {
             store.Run(connection => Housekeep(connection, _time.GetUtcNow()));

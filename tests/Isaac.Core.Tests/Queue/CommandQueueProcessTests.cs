@@ -57,6 +57,41 @@ public sealed class CommandQueueProcessTests : IDisposable
     }
 
     [Fact(Timeout = 120_000)]
+    public async Task No_acknowledged_enqueue_is_lost_when_four_concurrent_writers_are_killed_at_random_points()
+    {
+        // Four writers at once share fsyncs (group commit): a writer acknowledges only after its own fsync, whoever's
+        // commit came after.
+        var random = new Random(4242);
+        var acknowledged = new HashSet<long>();
+        for (var round = 0; round < 8; round++)
+        {
+            // Arrange
+            var writers = Enumerable.Range(0, 4).Select(w => QueueDriverProcess.Start("enqueue", DbPath, "100000", $"r{round}w{w}")).ToList();
+            foreach (var writer in writers)
+            {
+                await writer.WaitForAsync("ack", 1);
+            }
+
+            // Act: each killed at its own random instant.
+            foreach (var writer in writers.OrderBy(_ => random.Next()))
+            {
+                await Task.Delay(random.Next(0, 60));
+                await writer.KillAsync();
+                acknowledged.UnionWith(writer.Ids("ack"));
+                writer.Dispose();
+            }
+        }
+
+        // Assert
+        await using var queue = new CommandQueue(DbPath);
+        var stored = (await queue.ListAsync(QueueView.Pending, int.MaxValue)).Select(c => c.Id).ToHashSet();
+        Assert.Null(queue.RecoveryNotice);
+        Assert.True(acknowledged.Count > 32, $"only {acknowledged.Count} acknowledged");
+        Assert.Empty(acknowledged.Except(stored));
+        Assert.Equal(stored.Count, (await queue.GetStatusAsync()).Queued);
+    }
+
+    [Fact(Timeout = 120_000)]
     public async Task Two_processes_enqueueing_and_draining_at_once_neither_lose_nor_double_claim()
     {
         // Act

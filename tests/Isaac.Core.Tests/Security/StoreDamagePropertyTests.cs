@@ -58,6 +58,13 @@ public sealed class StoreDamagePropertyTests : IDisposable
             }
 
             await File.WriteAllBytesAsync(path, bytes);
+            if (kind == StoreKind.Queue)
+            {
+                // queue.db is checked at open only when suspect (as after a run that met damage): this property is
+                // about what a check and a salvage do. QueueDamageTests covers damage met in use.
+                await File.WriteAllTextAsync(SqliteStore.SuspectMarker(path), "");
+            }
+
 
             string? notice;
             try

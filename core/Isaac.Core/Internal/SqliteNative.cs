@@ -1,0 +1,39 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace Isaac.Core.Internal;
+
+/// <summary>The one SQLite call Microsoft.Data.Sqlite and SQLitePCLRaw do not expose: a custom busy handler.</summary>
+internal static unsafe partial class SqliteNative
+{
+    /// <summary>Installs <paramref name="busy"/> (count of tries so far → keep waiting) on the connection; it replaces busy_timeout.</summary>
+    /// <returns>A handle that keeps <paramref name="busy"/> alive; free it after the connection is closed.</returns>
+    public static GCHandle SetBusyHandler(SQLitePCL.sqlite3 db, Func<int, bool> busy)
+    {
+        var handle = GCHandle.Alloc(busy);
+        var rc = sqlite3_busy_handler(db.DangerousGetHandle(), &OnBusy, GCHandle.ToIntPtr(handle));
+        if (rc != 0)
+        {
+            handle.Free();
+            throw new InvalidOperationException($"sqlite3_busy_handler failed with {rc}");
+        }
+
+        return handle;
+    }
+
+    [LibraryImport("e_sqlite3")]
+    private static partial int sqlite3_busy_handler(nint db, delegate* unmanaged[Cdecl]<nint, int, int> callback, nint argument);
+
+    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
+    private static int OnBusy(nint argument, int count)
+    {
+        try
+        {
+            return GCHandle.FromIntPtr(argument).Target is Func<int, bool> busy && busy(count) ? 1 : 0;
+        }
+        catch (Exception)
+        {
+            return 0; // nothing may unwind into SQLite: give up waiting, SQLite reports SQLITE_BUSY
+        }
+    }
+}
