@@ -99,7 +99,8 @@ public sealed class SqliteStore : IDisposable
     internal static string SuspectMarker(string path) => System.IO.Path.GetFullPath(path) + ".suspect";
 
     /// <summary>
-    /// Group commit: makes every commit so far durable by an fsync of the <c>-wal</c> file, outside SQLite's write lock.
+    /// Group commit: makes every commit so far durable by an fsync (fdatasync on Linux, as SQLite's own) of the
+    /// <c>-wal</c> file, outside SQLite's write lock.
     /// <para>
     /// Why this is as durable as <c>synchronous=FULL</c>: with group commit the connection runs with
     /// <c>synchronous=NORMAL</c>, so a commit writes its WAL frames (write(2), into the page cache: a killed process
@@ -125,7 +126,7 @@ public sealed class SqliteStore : IDisposable
         try
         {
             _wal ??= File.OpenHandle(Path + "-wal", FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
-            RandomAccess.FlushToDisk(_wal);
+            SqliteNative.FlushData(_wal);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {

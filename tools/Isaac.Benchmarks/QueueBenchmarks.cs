@@ -24,23 +24,42 @@ internal static class QueueBenchmarks
         await WritersAsync(report, work, quick ? 300 : 1_000);
     }
 
-    // Enqueue against a bare INSERT loop and persist-queue 0.5.1's SQLiteAckQueue.put(), all WAL with an fsync per commit.
+    // Enqueue against a bare INSERT loop and persist-queue 0.5.1's SQLiteAckQueue.put(), all WAL with an fsync per
+    // commit. The three take turns in rounds of 50, so the machine's noise (fsync times vary a lot on a busy disk)
+    // falls on all three alike.
     private static async Task EnqueueAsync(Report report, string work, int count)
     {
-        var bare = BareInserts(Path.Combine(work, "bare.db"), count);
+        const int Round = 50;
+        using var bare = new BareInserts(Path.Combine(work, "bare.db"));
         await using var queue = new CommandQueue(Path.Combine(work, "enqueue.db"), QueueOptions.Default);
+        using var anchor = PersistQueue.Start(Path.Combine(work, "persist-queue"));
+        var (bareSamples, isaacSamples, anchorSamples) = (new List<double>(), new List<double>(), new List<double>());
         await RouteAsync(queue, 0);
-        var isaac = await TimedAsync(count, i => RouteAsync(queue, i + 1));
+        bare.Insert(0);
+        anchor?.Put(1);
+        for (var done = 0; done < count; done += Round)
+        {
+            bareSamples.AddRange((await TimedAsync(Round, i => Task.FromResult(bare.Insert(done + i)))).Samples.Micros);
+            isaacSamples.AddRange((await TimedAsync(Round, i => RouteAsync(queue, done + i + 1))).Samples.Micros);
+            if (anchor is not null)
+            {
+                anchorSamples.AddRange(anchor.Put(Round));
+            }
+        }
+
+        var floor = new Samples([.. bareSamples]);
+        var isaac = new Samples([.. isaacSamples]);
         var rows = new List<(string, Samples, Samples)>
         {
-            ("bare single-row `INSERT`, autocommit (floor)", bare.Samples, bare.Samples),
-            ("`CommandQueue` on DeviceRouter's path (`CountUndeliveredAsync` + `EnqueueAsync`)", isaac.Samples, bare.Samples),
+            ("bare single-row `INSERT`, autocommit (floor)", floor, floor),
+            ("`CommandQueue` on DeviceRouter's path (`CountUndeliveredAsync` + `EnqueueAsync`)", isaac, floor),
         };
-        var throughput = $"Throughput: bare {count / bare.Elapsed.TotalSeconds:N0}/s, Isaac {count / isaac.Elapsed.TotalSeconds:N0}/s";
-        if (PersistQueue(Path.Combine(work, "persist-queue"), count) is { } anchor)
+        string throughput = $"Throughput (from the summed latencies): bare {PerSecond(floor):N0}/s, Isaac {PerSecond(isaac):N0}/s";
+        if (anchor is not null)
         {
-            rows.Add(("persist-queue 0.5.1 `SQLiteAckQueue.put()` (python3, anchor)", anchor.Samples, bare.Samples));
-            throughput += $", persist-queue {count / anchor.Elapsed.TotalSeconds:N0}/s: Isaac/persist-queue throughput {anchor.Elapsed / isaac.Elapsed:0.00}×";
+            var python = new Samples([.. anchorSamples]);
+            rows.Add(("persist-queue 0.5.1 `SQLiteAckQueue.put()` (python3, anchor)", python, floor));
+            throughput += $", persist-queue {PerSecond(python):N0}/s: **Isaac {PerSecond(isaac) / PerSecond(python):0.00}× persist-queue**";
         }
         else
         {
@@ -48,9 +67,11 @@ internal static class QueueBenchmarks
         }
 
         report.Section("Durable enqueue",
-            $"{count:N0} routed commands for one device, one transaction each, on disk before it returns (WAL; fsync per commit for all three). {throughput}.",
+            $"{count:N0} routed commands for one device each, one transaction per command, on disk before it returns (WAL; an fsync per commit for all three), in turns of {Round}. {throughput}.",
             [.. rows]);
     }
+
+    private static double PerSecond(Samples samples) => samples.Micros.Length / (samples.Micros.Sum() / 1e6);
 
     // Per-operation cost at a small and a large depth, then draining the large one (queue side alone: claim + MarkDone).
     private static async Task DepthAsync(Report report, string work, int deep, int samples)
@@ -256,79 +277,113 @@ internal static class QueueBenchmarks
 
         return (total.Elapsed, transactions);
     }
+}
 
-    private static (Samples Samples, TimeSpan Elapsed) BareInserts(string path, int count)
+/// <summary>The floor: a prepared single-row INSERT in autocommit, WAL and synchronous=FULL (an fsync per commit).</summary>
+internal sealed class BareInserts : IDisposable
+{
+    private readonly SqliteConnection _connection;
+    private readonly SqliteCommand _insert;
+
+    public BareInserts(string path)
     {
-        using var connection = new SqliteConnection($"Data Source={path};Pooling=False");
-        connection.Open();
-        connection.Execute("""
+        _connection = new SqliteConnection($"Data Source={path};Pooling=False");
+        _connection.Open();
+        _connection.Execute("""
             PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;
             CREATE TABLE q (id INTEGER PRIMARY KEY, queued_at TEXT, command_type TEXT, command_text TEXT, target_device TEXT, metadata TEXT, unique_key TEXT, next_attempt_at TEXT);
             """);
-        using var insert = connection.Command(
-            "INSERT INTO q (queued_at, command_type, command_text, target_device, metadata, unique_key, next_attempt_at) VALUES ($t, 'device_route', $text, $target, $metadata, $key, $t);",
-            null, ("$t", null), ("$text", null), ("$target", Device), ("$metadata", """{"command":"status","tier":"read","manifest":"/home/me/isaac/manifests/status/command.yaml"}"""), ("$key", null));
-        insert.Prepare();
-        var samples = new double[count];
-        var total = Stopwatch.StartNew();
-        for (var i = 0; i < count; i++)
-        {
-            var start = Stopwatch.GetTimestamp();
-            insert.Parameters["$t"].Value = DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture);
-            insert.Parameters["$text"].Value = $"/status {i}";
-            insert.Parameters["$key"].Value = Guid.NewGuid().ToString("N");
-            insert.ExecuteNonQuery();
-            samples[i] = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
-        }
-
-        return (new Samples(samples), total.Elapsed);
+        _insert = _connection.Command(
+            "INSERT INTO q (queued_at, command_type, command_text, target_device, metadata, unique_key, next_attempt_at) VALUES ($t, 'device_route', $text, 'laptop2', $metadata, $key, $t);",
+            null, ("$t", null), ("$text", null), ("$metadata", """{"command":"status","tier":"read","manifest":"/home/me/isaac/manifests/status/command.yaml"}"""), ("$key", null));
+        _insert.Prepare();
     }
 
-    // persist-queue's own put() loop, from the system python3 (the Debian package installs there), WAL as the
-    // package sets it and synchronous=FULL set on its connections: an fsync per commit, as Isaac.
-    private static (Samples Samples, TimeSpan Elapsed)? PersistQueue(string folder, int count)
+    public int Insert(int i)
     {
-        const string Script = """
-            import json, sys, time, uuid
-            try:
-                import persistqueue
-            except ImportError:
-                print(json.dumps({"missing": True})); sys.exit(0)
-            q = persistqueue.SQLiteAckQueue(sys.argv[1], auto_commit=True)
-            for connection in {q._conn, q._putter}:
-                connection.execute("PRAGMA synchronous=FULL")
-            meta = {"command": "status", "tier": "read", "manifest": "/home/me/isaac/manifests/status/command.yaml"}
-            def item(i):
-                return {"type": "device_route", "text": "/status %d" % i, "target": "laptop2", "metadata": meta, "unique_key": uuid.uuid4().hex}
-            q.put(item(0))
+        _insert.Parameters["$t"].Value = DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture);
+        _insert.Parameters["$text"].Value = $"/status {i}";
+        _insert.Parameters["$key"].Value = Guid.NewGuid().ToString("N");
+        return _insert.ExecuteNonQuery();
+    }
+
+    public void Dispose()
+    {
+        _insert.Dispose();
+        _connection.Dispose();
+    }
+}
+
+/// <summary>
+/// The anchor: persist-queue's own put() loop in the system python3 (the Debian package installs there), WAL as the
+/// package sets it and synchronous=FULL set on its connections (an fsync per commit, as Isaac). It puts N items for
+/// each "N" line it reads and answers with their latencies.
+/// </summary>
+internal sealed class PersistQueue : IDisposable
+{
+    private const string Script = """
+        import json, sys, time, uuid
+        try:
+            import persistqueue
+        except ImportError:
+            print(json.dumps({"missing": True}), flush=True); sys.exit(0)
+        q = persistqueue.SQLiteAckQueue(sys.argv[1], auto_commit=True)
+        for connection in {q._conn, q._putter}:
+            connection.execute("PRAGMA synchronous=FULL")
+        meta = {"command": "status", "tier": "read", "manifest": "/home/me/isaac/manifests/status/command.yaml"}
+        print(json.dumps({"ready": True}), flush=True)
+        i = 0
+        for line in sys.stdin:
             samples = []
-            total = time.perf_counter()
-            for i in range(int(sys.argv[2])):
+            for _ in range(int(line)):
+                i += 1
                 start = time.perf_counter()
-                q.put(item(i + 1))
+                q.put({"type": "device_route", "text": "/status %d" % i, "target": "laptop2", "metadata": meta, "unique_key": uuid.uuid4().hex})
                 samples.append((time.perf_counter() - start) * 1e6)
-            print(json.dumps({"elapsed": time.perf_counter() - total, "samples": samples}))
-            """;
-        var script = Path.Combine(Path.GetDirectoryName(folder)!, "persist_queue_put.py");
+            print(json.dumps(samples), flush=True)
+        """;
+
+    private readonly Process _process;
+
+    private PersistQueue(Process process) => _process = process;
+
+    public static PersistQueue? Start(string folder)
+    {
+        var script = folder + ".py";
         File.WriteAllText(script, Script);
-        var python = File.Exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
         try
         {
-            using var process = Process.Start(new ProcessStartInfo(python, [script, folder, count.ToString(CultureInfo.InvariantCulture)]) { RedirectStandardOutput = true })!;
-            var output = process.StandardOutput.ReadToEnd();
-            process.WaitForExit();
-            var result = JsonNode.Parse(output)!;
-            if (result["missing"] is not null)
+            var process = Process.Start(new ProcessStartInfo(File.Exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3", [script, folder])
             {
+                RedirectStandardInput = true,
+                RedirectStandardOutput = true,
+            })!;
+            if (JsonNode.Parse(process.StandardOutput.ReadLine() ?? "{}")?["ready"] is null)
+            {
+                process.WaitForExit();
+                process.Dispose();
                 return null;
             }
 
-            var samples = result["samples"]!.AsArray().Select(s => s!.GetValue<double>()).ToArray();
-            return (new Samples(samples), TimeSpan.FromSeconds(result["elapsed"]!.GetValue<double>()));
+            return new PersistQueue(process);
         }
         catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or JsonException)
         {
             return null;
         }
+    }
+
+    public double[] Put(int count)
+    {
+        _process.StandardInput.WriteLine(count.ToString(CultureInfo.InvariantCulture));
+        _process.StandardInput.Flush();
+        return JsonNode.Parse(_process.StandardOutput.ReadLine()!)!.AsArray().Select(s => s!.GetValue<double>()).ToArray();
+    }
+
+    public void Dispose()
+    {
+        _process.StandardInput.Close();
+        _process.WaitForExit();
+        _process.Dispose();
     }
 }

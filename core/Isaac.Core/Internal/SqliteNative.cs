@@ -21,6 +21,31 @@ internal static unsafe partial class SqliteNative
         return handle;
     }
 
+    /// <summary>
+    /// Makes a file's written data durable: fdatasync(2) on Linux, as SQLite itself syncs its WAL (it skips the
+    /// journal commit for a modification time when only overwritten data changed); fsync elsewhere.
+    /// </summary>
+    public static void FlushData(Microsoft.Win32.SafeHandles.SafeFileHandle file)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            RandomAccess.FlushToDisk(file);
+            return;
+        }
+
+        while (fdatasync((int)file.DangerousGetHandle()) != 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            if (errno != 4) // EINTR: try again
+            {
+                throw new IOException($"fdatasync failed with errno {errno}", errno);
+            }
+        }
+    }
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int fdatasync(int fd);
+
     [LibraryImport("e_sqlite3")]
     private static partial int sqlite3_busy_handler(nint db, delegate* unmanaged[Cdecl]<nint, int, int> callback, nint argument);
 
