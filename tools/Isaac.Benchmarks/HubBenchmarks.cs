@@ -166,7 +166,7 @@ internal static class HubBenchmarks
         {
             var errors = new System.Text.StringBuilder();
             var result = await CliWrap.Cli.Wrap(python).WithArguments([script]).WithStandardInputPipe(CliWrap.PipeSource.FromString(request))
-                .WithStandardErrorPipe(CliWrap.PipeTarget.ToStringBuilder(errors)).WithValidation(CliWrap.CommandResultValidation.None).ExecuteAsync();
+                .WithStandardOutputPipe(CliWrap.PipeTarget.ToStringBuilder(new System.Text.StringBuilder())).WithStandardErrorPipe(CliWrap.PipeTarget.ToStringBuilder(errors)).WithValidation(CliWrap.CommandResultValidation.None).ExecuteAsync();
             if (result.ExitCode != 0)
             {
                 throw new InvalidOperationException($"the handler script failed on its own ({result.ExitCode}): {errors}");
