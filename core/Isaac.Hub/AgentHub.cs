@@ -158,74 +158,111 @@ internal sealed class AgentHub(HubStore store, HubOptions options, TimeProvider 
             case "hello":
                 session.Window = Math.Clamp(message.Window ?? message.Capacity ?? 1, 1, 1024);
                 session.Heartbeat = message.HeartbeatMs is { } ms ? TimeSpan.FromMilliseconds(Math.Clamp(ms, 100, 600_000)) : options.DefaultHeartbeat;
-
-                // Our record may have missed the agent's answers (a hub that died mid-conversation): what it says it
-                // holds is running, and counts against its window, so it is never sent more than it can take.
-                foreach (var held in message.Holding ?? [])
-                {
-                    if (held is not null)
-                    {
-                        session.Held.Add(held);
-                    }
-
-                    if (held is not null && store.Advance(held, device, RoutedStatus.Running))
-                    {
-                        Changed(held);
-                    }
-                }
-
-                session.Greeted = true;
-                store.Touch(device);
-                logger.LogInformation("Device {Device} says hello (window {Window}, heartbeat {Heartbeat} ms)", device, session.Window, (int)session.Heartbeat.TotalMilliseconds);
-                await PumpAsync(session, cancellationToken).ConfigureAwait(false);
+                session.Version = Math.Clamp(message.Version ?? AgentProtocol.Single, AgentProtocol.Single, AgentProtocol.Current);
+                await HelloAsync(session, message.Holding ?? [], cancellationToken).ConfigureAwait(false);
+                return;
+            case "report" when session.Version < AgentProtocol.Batched:
+                await RefuseAsync(session, WebSocketCloseStatus.PolicyViolation,
+                    $"'report' needs version {AgentProtocol.Batched} in the agent's hello; send one message per command", "a report without version 2").ConfigureAwait(false);
+                session.Abort();
                 return;
         }
 
-        var id = message.Id ?? "";
-        if (message is { Type: "rejected", Reason: { } reason } && reason.StartsWith("busy", StringComparison.Ordinal))
+        await ReportedAsync(session, message.Reports ?? [message], message.Type == "report", cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task HelloAsync(AgentSession session, IReadOnlyList<string> holding, CancellationToken cancellationToken)
+    {
+        var device = session.Device;
+        await session.Pumping.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
         {
-            // The device is full: the command waits at the hub and goes out again, in order, when a slot frees
-            // (after a completion), instead of being lost to a moment of contention.
-            await session.Pumping.WaitAsync(cancellationToken).ConfigureAwait(false);
-            try
+            // Our record may have missed the agent's answers (a hub that died mid-conversation): what it says it
+            // holds is running (one transaction for all of it), and counts against its window, so it is never sent
+            // more than it can take.
+            session.Held.UnionWith(holding);
+            foreach (var id in store.Apply(device, [.. session.Held.Select(id => new AgentMessage { Type = "running", Id = id })]))
             {
-                session.Sent.Remove(id);
-                if (store.Requeue(id, device))
-                {
-                    Changed(id);
-                }
-            }
-            finally
-            {
-                session.Pumping.Release();
+                Changed(id);
             }
 
-            logger.LogInformation("Device {Device} was busy; {Id} waits for a free slot", device, id);
-            return;
+            var working = store.Working(device);
+            session.Open.Clear();
+            session.Open.UnionWith(working.Where(session.Held.Contains));
+            session.Elsewhere = working.Count - session.Open.Count;
+            session.Cursor = 0;
+            session.Greeted = true;
+        }
+        finally
+        {
+            session.Pumping.Release();
         }
 
-        var changed = message.Type switch
+        store.Touch(device);
+        if (session.Version >= AgentProtocol.Batched)
         {
-            "accepted" => store.Advance(id, device, RoutedStatus.DeviceAccepted),
-            "running" => store.Advance(id, device, RoutedStatus.Running),
-            "rejected" => store.Advance(id, device, RoutedStatus.Rejected, error: message.Reason ?? "rejected by the device"),
-            "completed" => store.Advance(id, device, RoutedStatus.Completed, message.Result ?? new CommandResponse()),
-            "failed" => store.Advance(id, device, RoutedStatus.Failed, message.Result, message.Reason ?? "failed on the device"),
-            "in_doubt" => store.Advance(id, device, RoutedStatus.InDoubt, error: message.Reason ?? "interrupted while running; it may or may not have had its effect"),
-            _ => false,
-        };
-        if (changed)
+            await session.SendAsync(new AgentMessage { Type = "welcome", Version = session.Version }, cancellationToken).ConfigureAwait(false);
+        }
+
+        logger.LogInformation("Device {Device} says hello (protocol {Version}, window {Window}, heartbeat {Heartbeat} ms)",
+            device, session.Version, session.Window, (int)session.Heartbeat.TotalMilliseconds);
+        await PumpAsync(session, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Stores what the agent reported — one message, or a version 2 report of many — in one transaction, acknowledges
+    /// the results in it (also repeated ones, so the agent can forget them), and fills the window again.
+    /// </summary>
+    private async Task ReportedAsync(AgentSession session, IReadOnlyList<AgentMessage> reports, bool batched, CancellationToken cancellationToken)
+    {
+        var device = session.Device;
+        IReadOnlyList<string> changed;
+        await session.Pumping.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            changed = store.Apply(device, reports);
+            foreach (var report in reports)
+            {
+                if (report.Type is "completed" or "failed" or "rejected" or "in_doubt")
+                {
+                    session.Open.Remove(report.Id ?? "");
+                }
+
+                if (IsBusy(report))
+                {
+                    // The device is full: the command waits at the hub and goes out again, in order, the next time
+                    // the window is filled (after a completion), instead of being lost to a moment of contention.
+                    session.Cursor = 0;
+                    logger.LogInformation("Device {Device} was busy; {Id} waits for a free slot", device, report.Id);
+                }
+            }
+        }
+        finally
+        {
+            session.Pumping.Release();
+        }
+
+        foreach (var id in changed)
         {
             Changed(id);
         }
 
-        // Results are acknowledged even when repeated (or already final), so the agent can forget them.
-        if (message.Type is "completed" or "failed" or "in_doubt")
+        var results = reports.Where(r => r.Type is "completed" or "failed" or "in_doubt").Select(r => r.Id ?? "").ToList();
+        if (batched)
         {
-            await session.SendAsync(new AgentMessage { Type = "ack", Id = id }, cancellationToken).ConfigureAwait(false);
+            // Every version 2 report is answered, results or not: the agent sends its next report when this one is
+            // stored, so whatever finishes meanwhile travels (and is stored) together.
+            await session.SendAsync(new AgentMessage { Type = "ack_batch", Ids = results }, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            foreach (var id in results)
+            {
+                await session.SendAsync(new AgentMessage { Type = "ack", Id = id }, cancellationToken).ConfigureAwait(false);
+            }
         }
 
-        if (message.Type is "completed" or "failed" or "rejected" or "in_doubt")
+        if (reports.Any(r => r.Type is "completed" or "failed" or "rejected" or "in_doubt" && !IsBusy(r)))
         {
             await PumpAsync(session, cancellationToken).ConfigureAwait(false);
         }
@@ -235,7 +272,8 @@ internal sealed class AgentHub(HubStore store, HubOptions options, TimeProvider 
     /// Keeps the agent's window full, strictly in sequence order: never more unfinished commands at the agent than
     /// its window (assigned on this connection, accepted or running). Commands assigned on an earlier connection
     /// but never accepted come first again because they have the lowest sequence numbers. The agent, not the hub,
-    /// decides which of them may overlap.
+    /// decides which of them may overlap. The next commands come from an index with a limit and the count of what
+    /// the agent holds is kept here, so the cost of a fill does not grow with the backlog.
     /// </summary>
     private async Task PumpAsync(AgentSession session, CancellationToken cancellationToken)
     {
@@ -255,31 +293,56 @@ internal sealed class AgentHub(HubStore store, HubOptions options, TimeProvider 
                 // the window, the holder could never get back in (seen: 31 commands stuck device_accepted for
                 // good while a second machine served the rest out of order). So nothing goes out while they are
                 // pending, and this connection is closed at its next ping (above), unless the holder stays away
-                // past HolderGrace.
-                var elsewhere = store.Working(session.Device).Count(id => !session.Held.Contains(id) && !session.Sent.Contains(id));
-                session.Blocked = elsewhere > 0 && WithinHolderGrace(session.Device);
+                // past HolderGrace. Only one connection holds the lease, so that number can only shrink: it is
+                // read again only while it is not zero.
+                if (session.Elsewhere > 0)
+                {
+                    session.Elsewhere = store.Working(session.Device).Count(id => !session.Open.Contains(id));
+                }
+
+                session.Blocked = session.Elsewhere > 0 && WithinHolderGrace(session.Device);
                 if (session.Blocked)
                 {
-                    logger.LogInformation("Device {Device}: {Count} unfinished command(s) are held by another agent of this device; assigning nothing to this connection", session.Device, elsewhere);
+                    logger.LogInformation("Device {Device}: {Count} unfinished command(s) are held by another agent of this device; assigning nothing to this connection", session.Device, session.Elsewhere);
                     return;
                 }
 
-                var room = session.Window - store.InFlight(session.Device, session.Sent);
+                var room = session.Window - session.Open.Count - session.Elsewhere;
                 if (room <= 0)
                 {
                     return;
                 }
 
-                foreach (var record in store.Undelivered(session.Device).Where(r => !session.Sent.Contains(r.Id)).Take(room))
+                var next = store.NextWaiting(session.Device, session.Cursor, room + session.Open.Count)
+                    .Where(r => !session.Open.Contains(r.Id)).Take(room).ToList();
+                if (next.Count == 0)
                 {
-                    store.Advance(record.Id, record.Target, RoutedStatus.Assigned);
-                    session.Sent.Add(record.Id);
-                    Changed(record.Id);
+                    return;
+                }
 
-                    // The session's own token: a sender hanging up must not cancel (and so abort) the agent's socket.
-                    await session.SendAsync(
-                        new AgentMessage { Type = "assign", Id = record.Id, Text = record.Text, Sender = record.Sender, Seq = record.Seq, Parallel = record.Parallel },
-                        session.Ending).ConfigureAwait(false);
+                store.Assign(session.Device, [.. next.Select(r => r.Id)]);
+                session.Open.UnionWith(next.Select(r => r.Id));
+                session.Cursor = next[^1].Seq;
+                foreach (var record in next)
+                {
+                    Changed(record.Id);
+                }
+
+                // The session's own token: a sender hanging up must not cancel (and so abort) the agent's socket.
+                var assigns = next.Select(r => new AgentMessage { Type = "assign", Id = r.Id, Text = r.Text, Sender = r.Sender, Seq = r.Seq, Parallel = r.Parallel }).ToList();
+                if (session.Version >= AgentProtocol.Batched)
+                {
+                    foreach (var chunk in assigns.Chunk(AgentProtocol.MaxBatch))
+                    {
+                        await session.SendAsync(new AgentMessage { Type = "assign_batch", Commands = chunk }, session.Ending).ConfigureAwait(false);
+                    }
+                }
+                else
+                {
+                    foreach (var assign in assigns)
+                    {
+                        await session.SendAsync(assign, session.Ending).ConfigureAwait(false);
+                    }
                 }
             }
             finally
@@ -296,6 +359,8 @@ internal sealed class AgentHub(HubStore store, HubOptions options, TimeProvider 
             session.Abort();
         }
     }
+
+    private static bool IsBusy(AgentMessage report) => report is { Type: "rejected", Reason: { } reason } && HubStore.IsBusy(reason);
 
     private void Changed(string id) => _changes.Signal(id);
 
@@ -327,8 +392,20 @@ internal sealed class AgentHub(HubStore store, HubOptions options, TimeProvider 
         /// <summary>Another agent store holds unfinished commands of the device, so nothing is assigned here.</summary>
         public bool Blocked { get; set; }
 
-        /// <summary>Commands assigned on this connection; guarded by <see cref="Pumping"/>.</summary>
-        public HashSet<string> Sent { get; } = new(StringComparer.Ordinal);
+        /// <summary>The agent protocol version both ends speak on this connection (from the hello).</summary>
+        public int Version { get; set; } = AgentProtocol.Single;
+
+        /// <summary>
+        /// The commands at the agent and unfinished: assigned on this connection, or held (from its hello); what
+        /// counts against the window. Guarded by <see cref="Pumping"/>, like the two below.
+        /// </summary>
+        public HashSet<string> Open { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>Unfinished commands of the device that another agent store holds.</summary>
+        public int Elsewhere { get; set; }
+
+        /// <summary>The highest sequence number assigned on this connection: the next fill reads on from there.</summary>
+        public long Cursor { get; set; }
 
         public SemaphoreSlim Pumping { get; } = new(1, 1);
 

@@ -214,6 +214,72 @@ public static class HubServer
             .ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status404NotFound);
 
+        // The result inbox's batched long-poll: the final records among many ids, as soon as there is at least one.
+        app.MapPost("/v1/commands/results", async (HttpContext http) =>
+        {
+            if (Authenticate(http, store) is not { } device)
+            {
+                return Unauthorized();
+            }
+
+            var (query, problem) = await ReadAsync<ResultsQuery>(http, $"an object {{ids: [1 to {MaxResults} command ids], wait_ms?}}", options).ConfigureAwait(false);
+            if (query is null)
+            {
+                return problem;
+            }
+
+            if ((IReadOnlyList<string?>?)query.Ids is not { Count: > 0 and <= MaxResults } ids || ids.Any(id => string.IsNullOrEmpty(id) || id.Length > WireCheck.MaxKeyChars)
+                || query.WaitMs is < 0 or > MaxWaitMs)
+            {
+                return Problem(StatusCodes.Status400BadRequest, "Invalid results query",
+                    $"'ids' must list 1 to {MaxResults} command ids of at most {WireCheck.MaxKeyChars} characters, and wait_ms be 0 to {MaxWaitMs}.");
+            }
+
+            var deadline = clock.GetUtcNow() + TimeSpan.FromMilliseconds(query.WaitMs);
+            try
+            {
+                while (true)
+                {
+                    // Subscribe before reading: a change that lands between the read and the wait still wakes us.
+                    var changes = query.Ids.Distinct(StringComparer.Ordinal).Select(agents.Subscribe).ToList();
+                    try
+                    {
+                        // Only the sender and the target may read a command; unknown ids are simply not answered.
+                        var final = store.GetMany(query.Ids)
+                            .Where(r => (r.Sender == device || r.Target == device) && RoutedStatus.IsFinal(r.Status))
+                            .Select(r => r with { TargetOnline = agents.IsOnline(r.Target) }).ToArray();
+                        var remaining = deadline - clock.GetUtcNow();
+                        if (final.Length > 0 || remaining <= TimeSpan.Zero)
+                        {
+                            return Results.Json(final, HubJson.Default.CommandRecordArray);
+                        }
+
+                        try
+                        {
+                            await Task.WhenAny(changes.Select(c => c.Changed)).WaitAsync(remaining, clock, http.RequestAborted).ConfigureAwait(false);
+                        }
+                        catch (TimeoutException)
+                        {
+                            // the deadline passed: the next turn answers with what there is
+                        }
+                    }
+                    finally
+                    {
+                        changes.ForEach(c => c.Dispose());
+                    }
+                }
+            }
+            catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
+            {
+                return Results.Empty; // the caller hung up; nobody reads an answer
+            }
+        })
+            .WithSummary($"The final records among up to {MaxResults} command ids; with wait_ms (at most 60000) waits until at least one is final or the time passes.")
+            .JsonBody<ResultsQuery>()
+            .Produces<CommandRecord[]>()
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status401Unauthorized);
+
         app.MapGet("/v1/devices", (HttpContext http) =>
             Authenticate(http, store) is null
                 ? Unauthorized()
@@ -346,6 +412,7 @@ public static class HubServer
 
     private const int MaxBatch = 100;
     private const int MaxWaitMs = 60_000;
+    private const int MaxResults = 1_000;
 
     private static CommandResponse Meta(string text, HubStore store, AgentHub agents) => text switch
     {

@@ -48,6 +48,9 @@ public sealed class HubStore : IDisposable
             at     TEXT NOT NULL
         );
         """,
+        """
+        CREATE INDEX IF NOT EXISTS ix_commands_waiting ON commands (target, seq) WHERE status IN ('accepted', 'assigned');
+        """,
     ];
 
     private readonly SqliteStore _store;
@@ -209,53 +212,102 @@ public sealed class HubStore : IDisposable
     }
 
     /// <summary><see cref="Create"/> for many commands in one transaction (one fsync for the whole batch).</summary>
-    internal IReadOnlyList<(CommandRecord Record, bool Repeated)> CreateMany(string sender, IReadOnlyList<RouteBody> bodies)
-    {
-        return Locked(() =>
-        {
-            using var transaction = _store.Connection.BeginTransaction();
-            _transaction = transaction;
-            try
-            {
-                var created = bodies.Select(body => Create(sender, body)).ToList();
-                transaction.Commit();
-                return created;
-            }
-            finally
-            {
-                _transaction = null;
-            }
-        });
-    }
+    internal IReadOnlyList<(CommandRecord Record, bool Repeated)> CreateMany(string sender, IReadOnlyList<RouteBody> bodies) =>
+        InTransaction<IReadOnlyList<(CommandRecord Record, bool Repeated)>>(() => [.. bodies.Select(body => Create(sender, body))]);
 
     internal CommandRecord? Get(string id) =>
         Locked(() => Find("SELECT * FROM commands WHERE id = $id;", ("$id", id)));
 
-    /// <summary>Commands for <paramref name="target"/> not yet taken by the device, oldest first.</summary>
-    internal IReadOnlyList<CommandRecord> Undelivered(string target) =>
-        Locked(() => FindAll("SELECT * FROM commands WHERE target = $target AND status IN ('accepted', 'assigned') ORDER BY seq;", ("$target", target)));
+    /// <summary>The records among <paramref name="ids"/> that exist, in one read.</summary>
+    internal IReadOnlyList<CommandRecord> GetMany(IReadOnlyList<string> ids) =>
+        Locked(() => FindAll("SELECT * FROM commands WHERE id IN (SELECT value FROM json_each($ids));",
+            ("$ids", JsonSerializer.Serialize(ids.ToArray(), HubJson.Default.StringArray))));
 
-    /// <summary>Commands the device is working on: accepted or running, or assigned on this connection.</summary>
-    internal int InFlight(string target, IReadOnlySet<string> sentThisConnection)
+    /// <summary>
+    /// The device's next commands not yet taken by it (accepted or assigned), after sequence number
+    /// <paramref name="afterSeq"/>, oldest first, at most <paramref name="limit"/>. Read through the partial index
+    /// <c>ix_commands_waiting</c>, so the cost does not grow with the backlog behind them or the history before them.
+    /// </summary>
+    internal IReadOnlyList<CommandRecord> NextWaiting(string target, long afterSeq, int limit) =>
+        Locked(() => FindAll("""
+            SELECT * FROM commands INDEXED BY ix_commands_waiting
+            WHERE target = $target AND status IN ('accepted', 'assigned') AND seq > $after ORDER BY seq LIMIT $limit;
+            """, ("$target", target), ("$after", afterSeq), ("$limit", limit)));
+
+    /// <summary>Ids of the commands some agent of the device stored and has not finished (device_accepted or running).</summary>
+    internal IReadOnlyList<string> Working(string target)
     {
-        return Locked(() =>
+        return Locked<IReadOnlyList<string>>(() =>
         {
-            var working = (long)(Scalar("SELECT COUNT(*) FROM commands WHERE target = $target AND status IN ('device_accepted', 'running');", ("$target", target)) ?? 0L);
-            var assigned = FindAll("SELECT * FROM commands WHERE target = $target AND status = 'assigned';", ("$target", target)).Count(r => sentThisConnection.Contains(r.Id));
-            return (int)working + assigned;
+            var ids = new List<string>();
+            using var command = Command("SELECT id FROM commands WHERE target = $target AND status IN ('device_accepted', 'running') ORDER BY seq;", ("$target", target));
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                ids.Add(reader.GetString(0));
+            }
+
+            return ids;
         });
     }
 
-    /// <summary>Ids of the commands some agent of the device stored and has not finished (device_accepted or running).</summary>
-    internal IReadOnlyList<string> Working(string target) =>
-        Locked<IReadOnlyList<string>>(() => [.. FindAll("SELECT * FROM commands WHERE target = $target AND status IN ('device_accepted', 'running') ORDER BY seq;", ("$target", target)).Select(r => r.Id)]);
+    /// <summary>
+    /// Marks commands handed to the device's agent as assigned, in one transaction. Without it a hub restarted
+    /// meanwhile still resends them (assigned and accepted both wait), but the sender would not see that its command
+    /// reached the device's connection; it costs one write per assignment batch, not per command.
+    /// </summary>
+    internal void Assign(string target, IReadOnlyList<string> ids) =>
+        InTransaction(() =>
+        {
+            foreach (var id in ids)
+            {
+                Advance(id, target, RoutedStatus.Assigned);
+            }
+
+            return 0;
+        });
+
+    /// <summary>
+    /// Applies what an agent reported (accepted, rejected, running, completed, failed, in_doubt) in ONE transaction,
+    /// in order, so a report is stored whole or not at all. A rejection whose reason starts with "busy" puts the
+    /// command back to waiting. Returns the ids whose record changed.
+    /// </summary>
+    internal IReadOnlyList<string> Apply(string target, IReadOnlyList<AgentMessage> reports) =>
+        InTransaction<IReadOnlyList<string>>(() =>
+        {
+            var changed = new List<string>();
+            foreach (var report in reports)
+            {
+                var id = report.Id ?? "";
+                var moved = report switch
+                {
+                    { Type: "rejected", Reason: { } reason } when IsBusy(reason) => Requeue(id, target),
+                    { Type: "accepted" } => Advance(id, target, RoutedStatus.DeviceAccepted),
+                    { Type: "running" } => Advance(id, target, RoutedStatus.Running),
+                    { Type: "rejected" } => Advance(id, target, RoutedStatus.Rejected, error: report.Reason ?? "rejected by the device"),
+                    { Type: "completed" } => Advance(id, target, RoutedStatus.Completed, report.Result ?? new CommandResponse()),
+                    { Type: "failed" } => Advance(id, target, RoutedStatus.Failed, report.Result, report.Reason ?? "failed on the device"),
+                    { Type: "in_doubt" } => Advance(id, target, RoutedStatus.InDoubt, error: report.Reason ?? "interrupted while running; it may or may not have had its effect"),
+                    _ => false,
+                };
+                if (moved)
+                {
+                    changed.Add(id);
+                }
+            }
+
+            return changed;
+        });
+
+    /// <summary>A rejection that means "not now": the command waits at the hub for a free slot.</summary>
+    internal static bool IsBusy(string reason) => reason.StartsWith("busy", StringComparison.Ordinal);
 
     /// <summary>Puts a command the device turned away as busy back to waiting at the hub. Returns false when it had moved on.</summary>
-    internal bool Requeue(string id, string target) =>
-        Locked(() => Execute("""
+    private bool Requeue(string id, string target) =>
+        Execute("""
             UPDATE commands SET status = 'accepted', updated_at = $now
             WHERE id = $id AND target = $target AND status IN ('assigned', 'device_accepted');
-            """, ("$id", id), ("$target", target), ("$now", Now())) > 0);
+            """, ("$id", id), ("$target", target), ("$now", Now())) > 0;
 
     /// <summary>
     /// Moves a command on; never back (a late "accepted" does not undo "running"), and a final state never changes
@@ -358,6 +410,31 @@ public sealed class HubStore : IDisposable
 
     // Every method holds the lock and runs through the store, so damage met in use is repaired and the method run again
     // (the store's Run nests: the outermost call repairs). Inside CreateMany every statement joins its transaction.
+    // Every statement of the work joins one transaction: one fsync for all of it, and all or nothing.
+    private T InTransaction<T>(Func<T> work)
+    {
+        return Locked(() =>
+        {
+            if (_transaction is not null)
+            {
+                return work();
+            }
+
+            using var transaction = _store.Connection.BeginTransaction();
+            _transaction = transaction;
+            try
+            {
+                var result = work();
+                transaction.Commit();
+                return result;
+            }
+            finally
+            {
+                _transaction = null;
+            }
+        });
+    }
+
     private T Locked<T>(Func<T> work)
     {
         lock (_gate)

@@ -1,9 +1,12 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using Isaac.Core;
 using Isaac.Core.Devices;
 using Isaac.Core.Dispatch;
+using Isaac.Core.Execution;
 using Isaac.Core.Manifests;
+using Isaac.Core.Plugins;
 using Isaac.Core.Queue;
 using Isaac.Core.Routing;
 using Isaac.Core.Sync;
@@ -11,24 +14,60 @@ using Isaac.Core.Wire;
 using Isaac.Hub;
 using Isaac.Plugins;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Data.Sqlite;
 
 namespace Isaac.Benchmarks;
 
 /// <summary>
-/// Routed commands on the product's own path — queued at the sender (fsync), drained by the sync pipeline, stored at a
-/// real hub (in this process, on loopback), handed to a real device agent over its WebSocket, stored there, run in
-/// order, reported back — against the hub's bare <c>GET /health</c> measured in the same run.
+/// Routed commands on the product's own path — queued at the sender by <see cref="DeviceRouter"/> while the hub is
+/// down, drained by the sync pipeline when it is back, stored at a real hub (in this process, on loopback), handed to
+/// a real device agent over its WebSocket, stored there, run in order, reported back, and collected by the sender's
+/// result inbox — against floors measured in the same run: the hub's bare <c>GET /health</c> and a bare fsync'd
+/// SQLite transaction.
 /// </summary>
 internal static class HubBenchmarks
 {
     public static async Task RunAsync(Report report, string work, bool quick)
+    {
+        var count = 1_000;
+        var fsyncs = FsyncRate(Path.Combine(work, "fsync.db"), 1_000);
+
+        // (a) the no-op in-process handler: the delivery path alone.
+        var noop = await ReplayAsync(work, "noop", count, _ => (text, _, _) => Task.FromResult(new CommandResult { Command = "noop", Stdout = text }));
+
+        // (c) a Python script handler through the product's dispatcher: the real out-of-process path.
+        // python3 as found on PATH, by the product and by the floor alike; the real interpreter's folder goes first,
+        // so that a version manager's shim (pyenv's is a bash script) is measured by neither.
+        var real = (await CliWrap.Buffered.BufferedCommandExtensions.ExecuteBufferedAsync(
+            CliWrap.Cli.Wrap("python3").WithArguments(["-c", "import sys; print(sys.executable)"]))).StandardOutput.Trim();
+        Environment.SetEnvironmentVariable("PATH", $"{Path.GetDirectoryName(real)}{Path.PathSeparator}{Environment.GetEnvironmentVariable("PATH")}");
+        const string interpreter = "python3";
+        var scriptRuns = quick ? 200 : count;
+        var script = await ReplayAsync(work, "python", scriptRuns, home => ScriptRunner(home, interpreter));
+        var spawn = await SpawnFloorAsync(interpreter, Path.Combine(work, "python-home", "manifests", "noop", "handler.py"), scriptRuns);
+
+        report.Text($"Replay after an outage, the product's path: {count:N0} sequential routed commands for one device queued at the sender by DeviceRouter while the hub was down; " +
+            "then the hub starts, the agent connects, the sync pipeline drains, and the clock stops when the sender's result inbox has stored all the results.");
+        report.Text("| case | time | commands/s | floor | ratio |\n|---|---:|---:|---:|---:|\n" +
+            $"| bare SQLite transaction, WAL + synchronous=FULL (floor) | {1_000 / fsyncs:0.00} s per 1,000 | {fsyncs:N0} tx/s | | |\n" +
+            $"| `GET /health` on the same hub, one at a time (floor) | {1_000 / noop.Health:0.00} s per 1,000 | {noop.Health:N0} round trips/s | | |\n" +
+            $"| replay, no-op in-process handler | {noop.Elapsed.TotalSeconds:0.00} s | **{count / noop.Elapsed.TotalSeconds:N0}** | /health {noop.Health:N0}/s | {noop.Health / (count / noop.Elapsed.TotalSeconds):0.0}× the /health time per command |\n" +
+            $"| spawn `python3 handler.py` sequentially, request piped (floor) | {spawn.TotalSeconds:0.00} s per {scriptRuns:N0} | {scriptRuns / spawn.TotalSeconds:N0} | | |\n" +
+            $"| replay, Python script handler (dispatcher, out-of-process runner) | {script.Elapsed.TotalSeconds:0.00} s per {scriptRuns:N0} | **{scriptRuns / script.Elapsed.TotalSeconds:N0}** | spawn {scriptRuns / spawn.TotalSeconds:N0}/s | {script.Elapsed.TotalSeconds / spawn.TotalSeconds:0.00}× the spawn floor |");
+
+        Assignment(report, work, quick);
+    }
+
+    private sealed record Replay(TimeSpan Elapsed, double Health);
+
+    private static async Task<Replay> ReplayAsync(string work, string name, int count, Func<string, RoutedRunner> runner)
     {
         using var probe = new TcpListener(IPAddress.Loopback, 0);
         probe.Start();
         var address = $"http://127.0.0.1:{((IPEndPoint)probe.LocalEndpoint).Port}";
         probe.Stop();
 
-        var options = new HubOptions { DataDirectory = Path.Combine(work, "hub"), Urls = address };
+        var options = new HubOptions { DataDirectory = Path.Combine(work, $"{name}-hub"), Urls = address };
         string senderToken, agentToken;
         using (var store = new HubStore(options.DataDirectory))
         {
@@ -36,73 +75,158 @@ internal static class HubBenchmarks
             agentToken = store.AddDevice("laptop2", replace: false);
         }
 
+        var home = Path.Combine(work, $"{name}-home");
+        Directory.CreateDirectory(home);
+        using var client = new HubClient(new Uri(address), senderToken);
+        await using var queue = new CommandQueue(Path.Combine(work, $"{name}-desktop", "queue.db"), QueueOptions.Default with { SoftLimit = int.MaxValue });
+        await using var connectivity = new ConnectivityMonitor(client.IsAvailableAsync);
+        await using var sync = new SyncPipeline(queue, client, connectivity, Path.Combine(work, $"{name}-desktop", "sync.lock"));
+        var router = new DeviceRouter(CommandCatalog.Empty, queue, client, sync, connectivity);
+
+        // The outage: each route is typed, finds no hub, and waits in the queue, exactly as at the prompt.
+        for (var i = 0; i < count; i++)
+        {
+            var outcome = await router.RouteAsync(new RouteRequest { Target = "laptop2", Text = $"/noop replay {i}", UniqueKey = Guid.NewGuid().ToString("N") });
+            if (outcome.Status != RouteStatus.Queued)
+            {
+                throw new InvalidOperationException($"route {i} was not queued while the hub was down: {outcome.Status} {outcome.Reason}");
+            }
+        }
+
         await using var app = HubServer.Build(options);
         await app.StartAsync();
-
-        // The device answers at once: what is measured is the delivery path (queue, pipeline, hub, agent, stores), not a handler.
-        var ran = 0;
         var agent = new DeviceAgent(
-            new AgentOptions { Hub = new Uri(address), Token = agentToken, Device = "laptop2", Home = Path.Combine(work, "laptop2") },
-            CommandCatalog.Empty,
-            (text, _, _) => { Interlocked.Increment(ref ran); return Task.FromResult(new CommandResult { Command = "noop", Stdout = text }); });
-
-        using var client = new HubClient(new Uri(address), senderToken);
-        await using var queue = new CommandQueue(Path.Combine(work, "desktop", "queue.db"), QueueOptions.Default with { SoftLimit = int.MaxValue });
-        await using var connectivity = new ConnectivityMonitor(client.IsAvailableAsync);
-        await using var sync = new SyncPipeline(queue, client, connectivity, Path.Combine(work, "desktop", "sync.lock"));
-        var router = new DeviceRouter(CommandCatalog.Empty, queue, client, sync, connectivity);
-        using var http = new HttpClient { BaseAddress = new Uri(address) };
-        var count = quick ? 100 : 500;
-
-        // A device coming back to a backlog: commands wait at the hub, then the agent connects.
-        for (var i = 0; i < count; i++)
+            new AgentOptions { Hub = new Uri(address), Token = agentToken, Device = "laptop2", Home = home },
+            CommandCatalog.Empty, runner(home));
+        var results = 0;
+        var failures = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var inbox = new ResultInbox(queue, client, line =>
         {
-            await queue.EnqueueAsync(new EnqueueRequest { Type = CommandType.DeviceRoute, Text = $"/noop backlog {i}", Target = "laptop2" });
-        }
+            Interlocked.Increment(ref results);
+            if (!line.Contains(": completed\n", StringComparison.Ordinal))
+            {
+                failures.Enqueue(line);
+            }
+        });
 
-        await sync.SyncNowAsync();
-        var connected = Stopwatch.StartNew();
+        // The hub is back: the agent connects, the sender's drain runs (as its probe would start it), results flow back.
+        var clock = Stopwatch.StartNew();
         agent.Start();
-        await WaitAsync(() => Volatile.Read(ref ran) >= 1);
-        var firstRun = connected.Elapsed;
-        await WaitAsync(() => Volatile.Read(ref ran) >= count);
-        var backlog = connected.Elapsed;
-
-        // One at a time, as typed at the prompt: each route is queued, drained and waited for until its result is back.
-        var health = await Measure.InProcessAsync(count, () => http.GetStringAsync("/health"));
-        var total = Stopwatch.StartNew();
-        var routed = await Measure.InProcessAsync(count, () => router.RouteAsync(new RouteRequest
+        inbox.Start();
+        connectivity.Report(true, "the hub is back");
+        await sync.SyncNowAsync();
+        await WaitAsync(() => Volatile.Read(ref results) >= count);
+        var elapsed = clock.Elapsed;
+        if (!failures.IsEmpty)
         {
-            Target = "laptop2",
-            Text = "/noop",
-            UniqueKey = Guid.NewGuid().ToString("N"),
-            Deadline = DateTimeOffset.UtcNow.AddSeconds(10),
-        }));
-        var oneAtATime = count * 2 / total.Elapsed.TotalSeconds;
-
-        // A backlog replayed after an outage: sequential commands for one device, queued, then one drain; done when the device ran the last.
-        var before = Volatile.Read(ref ran);
-        for (var i = 0; i < count; i++)
-        {
-            await queue.EnqueueAsync(new EnqueueRequest { Type = CommandType.DeviceRoute, Text = $"/noop replay {i}", Target = "laptop2" });
+            throw new InvalidOperationException($"{failures.Count} routed command(s) did not complete; the first: {failures.First()}");
         }
 
-        var replay = Stopwatch.StartNew();
-        await sync.SyncNowAsync();
-        await WaitAsync(() => Volatile.Read(ref ran) >= before + count);
-        var replayed = replay.Elapsed;
-
-        report.Section("Routed command, the product's path",
-            $"{count:N0} each after warm-up: DeviceRouter.RouteAsync (queue insert with fsync, sync pipeline drain, POST /v1/commands/batch, hub store, WebSocket assign, agent store, run, result, long-poll) against GET /health on the same server. " +
-            $"One at a time: {oneAtATime:N0} routed commands/s (warm-up included).",
-            ("GET /health on the same server (floor)", health, health),
-            ("routed command, typed to result", routed, health));
-        report.Text($"Replay after an outage: {count:N0} sequential commands queued for one device, then one drain: the device ran the last after {replayed.TotalSeconds:0.00} s, " +
-            $"{count / replayed.TotalSeconds:N0} routed commands/s end to end ({replayed.TotalMilliseconds / count / (health.P50 / 1000):0} × a /health round trip per command).");
-        report.Text($"A device reconnecting to a backlog of {count:N0}: first command run {firstRun.TotalMilliseconds:N0} ms after the agent started (connect, lock, hello, assign), all run after {backlog.TotalSeconds:0.00} s.");
-
+        using var http = new HttpClient { BaseAddress = new Uri(address) };
+        var health = await Measure.InProcessAsync(1_000, () => http.GetStringAsync("/health"));
+        await inbox.DisposeAsync();
         await agent.DisposeAsync();
         await app.StopAsync();
+        return new Replay(elapsed, 1_000_000 / health.P50);
+    }
+
+    // The product's path for a script: the dispatcher finds the manifest and runs the handler out of process.
+    private static RoutedRunner ScriptRunner(string home, string python)
+    {
+        var folder = Path.Combine(home, "manifests", "noop");
+        Directory.CreateDirectory(folder);
+        File.WriteAllText(Path.Combine(folder, "handler.py"), """
+            import json, sys
+            request = json.load(sys.stdin)
+            print(json.dumps({"status": "success", "stdout": request["command"]}))
+            """);
+        File.WriteAllText(Path.Combine(folder, "command.yaml"), $$"""
+            version: "1.0"
+            command: { name: noop }
+            triggers: [ { pattern: "^noop(\\s+(.*))?$", capture: args } ]
+            runtime: { handler: handler.py, interpreter: "{{python}}", timeout_ms: 10000 }
+            """);
+        var catalog = CommandCatalog.LoadAsync(new ManifestLoader(), [Path.Combine(home, "manifests")]).GetAwaiter().GetResult();
+        if (catalog.Problems.Count > 0)
+        {
+            throw new InvalidOperationException($"the benchmark's manifest did not load: {catalog.Problems[0]}");
+        }
+
+        var plugins = new PluginCatalog();
+        var dispatcher = new Dispatcher(catalog, new OutOfProcessRunner(), new InProcessRunner(plugins, new HandlerContext { Commands = catalog.Descriptors }));
+        var session = new SessionInfo { Device = "laptop2", IsaacHome = home, Online = true, TerminalWidth = 200 };
+        return (text, origin, cancellationToken) => dispatcher.DispatchAsync(text, session with { Origin = origin }, home, cancellationToken);
+    }
+
+    private static async Task<TimeSpan> SpawnFloorAsync(string python, string script, int runs)
+    {
+        var request = """{"command":"noop","text":"/noop","args":{}}""";
+        var clock = Stopwatch.StartNew();
+        for (var i = 0; i < runs; i++)
+        {
+            var errors = new System.Text.StringBuilder();
+            var result = await CliWrap.Cli.Wrap(python).WithArguments([script]).WithStandardInputPipe(CliWrap.PipeSource.FromString(request))
+                .WithStandardOutputPipe(CliWrap.PipeTarget.ToStringBuilder(new System.Text.StringBuilder())).WithStandardErrorPipe(CliWrap.PipeTarget.ToStringBuilder(errors)).WithValidation(CliWrap.CommandResultValidation.None).ExecuteAsync();
+            if (result.ExitCode != 0)
+            {
+                throw new InvalidOperationException($"the handler script failed on its own ({result.ExitCode}): {errors}");
+            }
+        }
+
+        return clock.Elapsed;
+    }
+
+    private static double FsyncRate(string path, int transactions)
+    {
+        using var connection = new SqliteConnection($"Data Source={path};Pooling=False");
+        connection.Open();
+        connection.Execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; CREATE TABLE t (v INTEGER);");
+        var clock = Stopwatch.StartNew();
+        for (var i = 0; i < transactions; i++)
+        {
+            using var transaction = connection.BeginTransaction();
+            connection.Execute("INSERT INTO t VALUES ($v);", transaction, ("$v", i));
+            transaction.Commit();
+        }
+
+        return transactions / clock.Elapsed.TotalSeconds;
+    }
+
+    // (d) The hub's store work for one window fill (next waiting command by index with a limit, mark it assigned,
+    // store its completion), with 1,000 and 100,000 commands waiting for the device behind it.
+    private static void Assignment(Report report, string work, bool quick)
+    {
+        var depths = quick ? new[] { 1_000, 20_000 } : [1_000, 100_000];
+        var costs = depths.Select(depth => FillCost(Path.Combine(work, $"assign-{depth}"), depth)).ToArray();
+        report.Section("Hub assignment cost against the backlog",
+            $"The hub's store work per assignment (`NextWaiting` by the partial index with a limit, `Assign`, `Apply` of the completion), 500 in a row, with {depths[0]:N0} and {depths[1]:N0} commands waiting for the device.",
+            ($"{depths[0]:N0} waiting (floor)", costs[0], costs[0]),
+            ($"{depths[1]:N0} waiting", costs[1], costs[0]));
+    }
+
+    private static Samples FillCost(string directory, int depth)
+    {
+        using var store = new HubStore(directory);
+        store.AddDevice("desktop", replace: false);
+        store.AddDevice("laptop2", replace: false);
+        for (var i = 0; i < depth; i += 1_000)
+        {
+            store.CreateMany("desktop", [.. Enumerable.Range(i, Math.Min(1_000, depth - i)).Select(n => new RouteBody { Target = "laptop2", Text = $"/noop {n}", UniqueKey = $"k{n}" })]);
+        }
+
+        var samples = new double[500];
+        long cursor = 0;
+        for (var i = 0; i < samples.Length; i++)
+        {
+            var start = Stopwatch.GetTimestamp();
+            var next = store.NextWaiting("laptop2", cursor, 1)[0];
+            store.Assign("laptop2", [next.Id]);
+            store.Apply("laptop2", [new AgentMessage { Type = "completed", Id = next.Id, Result = new CommandResponse() }]);
+            cursor = next.Seq;
+            samples[i] = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
+        }
+
+        return new Samples(samples);
     }
 
     private static async Task WaitAsync(Func<bool> condition)
@@ -112,7 +236,7 @@ internal static class HubBenchmarks
         {
             if (clock.Elapsed > TimeSpan.FromMinutes(5))
             {
-                throw new TimeoutException("the benchmark's commands did not all run within 5 minutes");
+                throw new TimeoutException("the benchmark's commands did not all come back within 5 minutes");
             }
 
             await Task.Delay(5);

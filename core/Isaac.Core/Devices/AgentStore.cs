@@ -110,40 +110,89 @@ internal sealed class AgentStore : IDisposable
     /// <summary>Finished assignments whose result the hub has not acknowledged.</summary>
     public IReadOnlyList<Assignment> Unreported() => Query($"SELECT rowid, * FROM assignments WHERE status = 'done' AND reported = 0 {Order};");
 
+    /// <summary>Stores one new assignment; see <see cref="Receive(IReadOnlyList{AgentMessage})"/>.</summary>
+    public Assignment? Receive(string id, string sender, string text, long? seq, bool parallel) =>
+        Receive([new AgentMessage { Type = "assign", Id = id, Sender = sender, Text = text, Seq = seq, Parallel = parallel }])[0];
+
     /// <summary>
-    /// Stores a new assignment in one atomic statement: the new row, or null when the id was already known
-    /// (then nothing changed, and the caller must not run it again).
+    /// Stores new assignments in ONE transaction (one fsync for a whole batch from the hub): for each, the new row, or
+    /// null when the id was already known (then nothing changed, and the caller must not run it again). Without this
+    /// write an assignment the hub heard "accepted" for could be lost in a crash; it is the one write per batch.
     /// </summary>
-    public Assignment? Receive(string id, string sender, string text, long? seq, bool parallel)
+    public IReadOnlyList<Assignment?> Receive(IReadOnlyList<AgentMessage> assigns)
     {
         lock (_gate)
         {
             return _store.Run(connection =>
             {
+                using var transaction = connection.BeginTransaction(deferred: false);
                 using var command = connection.Command(
                     "INSERT OR IGNORE INTO assignments (id, sender, text, status, seq, parallel, received_at) VALUES ($id, $sender, $text, 'received', $seq, $parallel, $now) RETURNING rowid;",
-                    null, ("$id", id), ("$sender", sender), ("$text", text), ("$seq", seq), ("$parallel", parallel),
+                    transaction, ("$id", null), ("$sender", null), ("$text", null), ("$seq", null), ("$parallel", null),
                     ("$now", DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture)));
-                return command.ExecuteScalar() is long rowid
-                    ? new Assignment { Id = id, Sender = sender, Text = text, Status = Received, Seq = seq, Parallel = parallel, Arrival = rowid }
-                    : null;
+                var stored = new List<Assignment?>(assigns.Count);
+                foreach (var assign in assigns)
+                {
+                    var (id, sender, text) = (assign.Id ?? "", assign.Sender ?? "", assign.Text ?? "");
+                    command.Parameters["$id"].Value = id;
+                    command.Parameters["$sender"].Value = sender;
+                    command.Parameters["$text"].Value = text;
+                    command.Parameters["$seq"].Value = (object?)assign.Seq ?? DBNull.Value;
+                    command.Parameters["$parallel"].Value = assign.Parallel ?? false;
+                    stored.Add(command.ExecuteScalar() is long rowid
+                        ? new Assignment { Id = id, Sender = sender, Text = text, Status = Received, Seq = assign.Seq, Parallel = assign.Parallel ?? false, Arrival = rowid }
+                        : null);
+                }
+
+                transaction.Commit();
+                return stored;
             });
         }
     }
 
-    /// <summary>Durably marks a received assignment running; false when it was not waiting to run.</summary>
+    /// <summary>
+    /// Durably marks a received assignment running; false when it was not waiting to run. Without this write before
+    /// the handler starts, a crash while it runs would look like "never started" and it would run twice.
+    /// </summary>
     public bool MarkRunning(string id) => Execute("UPDATE assignments SET status = 'running' WHERE id = $id AND status = 'received';", ("$id", id)) > 0;
 
     /// <summary>Puts an interrupted assignment back in line (its manifest says running it again is safe).</summary>
     public void Requeue(string id) => Execute("UPDATE assignments SET status = 'received' WHERE id = $id AND status = 'running';", ("$id", id));
 
-    /// <summary>Stores the final result; <paramref name="outcome"/> is the report's message type.</summary>
+    /// <summary>
+    /// Stores the final result; <paramref name="outcome"/> is the report's message type. Without this write a crash
+    /// before the hub acknowledges the result would lose it (the command would then be reported in doubt).
+    /// </summary>
     public void Finish(string id, string outcome, CommandResponse result, string? reason) =>
         Execute("UPDATE assignments SET status = 'done', outcome = $outcome, result = $result, succeeded = $ok, reason = $reason, reported = 0 WHERE id = $id AND status <> 'done';",
             ("$id", id), ("$outcome", outcome), ("$result", JsonSerializer.Serialize(result, HubJson.Default.CommandResponse)),
             ("$ok", outcome == "completed"), ("$reason", reason));
 
-    public void MarkReported(string id) => Execute("UPDATE assignments SET reported = 1 WHERE id = $id AND status = 'done';", ("$id", id));
+    public void MarkReported(string id) => MarkReported([id]);
+
+    /// <summary>
+    /// The hub has stored these results, in ONE transaction. Without it every result would be sent again on every
+    /// connection for ever (harmless to the hub, which answers repeats, but unbounded).
+    /// </summary>
+    public void MarkReported(IReadOnlyList<string> ids)
+    {
+        lock (_gate)
+        {
+            _store.Run(connection =>
+            {
+                using var transaction = connection.BeginTransaction(deferred: false);
+                using var command = connection.Command("UPDATE assignments SET reported = 1 WHERE id = $id AND status = 'done';", transaction, ("$id", null));
+                foreach (var id in ids)
+                {
+                    command.Parameters["$id"].Value = id;
+                    command.ExecuteNonQuery();
+                }
+
+                transaction.Commit();
+                return 0;
+            });
+        }
+    }
 
     public void Dispose() => _store.Dispose();
 

@@ -13,7 +13,7 @@ public sealed partial class DeviceAgent
 {
     private static readonly TimeSpan _minConnectTimeout = TimeSpan.FromSeconds(10);
 
-    private volatile AgentChannel? _connection;
+    private volatile Outbox? _connection;
     private int _connectFailures;
     private HttpStatusCode? _lastRefusal;
     private long _lastHeard;
@@ -111,12 +111,16 @@ public sealed partial class DeviceAgent
         await channel.SendAsync(new AgentMessage
         {
             Type = "hello",
+            Version = AgentProtocol.Current,
             Capacity = _options.Capacity,
             Window = _options.Window,
             HeartbeatMs = (int)_options.Heartbeat.TotalMilliseconds,
             Holding = store.Unfinished(),
         }, cancellationToken).ConfigureAwait(false);
-        _connection = channel;
+        using var connection = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var outbox = new Outbox(channel, _logger);
+        var writer = outbox.RunAsync(connection.Token);
+        _connection = outbox;
         SetState(AgentState.Connected);
 
         // Results the hub has not acknowledged go out on every connection until it does.
@@ -125,7 +129,6 @@ public sealed partial class DeviceAgent
             await ReportAsync(done, cancellationToken).ConfigureAwait(false);
         }
 
-        using var connection = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var heartbeat = HeartbeatAsync(channel, connection.Token);
         try
         {
@@ -150,13 +153,15 @@ public sealed partial class DeviceAgent
                 }
 
                 Touch();
-                await HandleAsync(store, message, cancellationToken).ConfigureAwait(false);
+                await HandleAsync(store, outbox, message, cancellationToken).ConfigureAwait(false);
             }
         }
         finally
         {
+            _connection = null;
             await connection.CancelAsync().ConfigureAwait(false);
             await heartbeat.ConfigureAwait(false);
+            await writer.ConfigureAwait(false);
         }
     }
 
@@ -214,15 +219,36 @@ public sealed partial class DeviceAgent
 
     private void Touch() => Volatile.Write(ref _lastHeard, _time.GetTimestamp());
 
-    private async Task HandleAsync(AgentStore store, AgentMessage message, CancellationToken cancellationToken)
+    private async Task HandleAsync(AgentStore store, Outbox outbox, AgentMessage message, CancellationToken cancellationToken)
     {
         switch (message)
         {
-            case { Type: "assign", Id: { Length: > 0 } id, Text: { } text, Sender: { } sender }:
-                await AssignedAsync(store, id, text, sender, message.Seq, message.Parallel ?? false, cancellationToken).ConfigureAwait(false);
+            case { Type: "assign" } when IsAssign(message):
+                await AssignedAsync(store, [message], cancellationToken).ConfigureAwait(false);
+                break;
+            case { Type: "assign_batch", Commands: { } commands }:
+                var assigns = commands.Where(IsAssign).ToList();
+                if (assigns.Count < commands.Count)
+                {
+                    _logger.LogWarning("Ignored {Count} malformed assignment(s) in a batch from the hub", commands.Count - assigns.Count);
+                }
+
+                await AssignedAsync(store, assigns, cancellationToken).ConfigureAwait(false);
                 break;
             case { Type: "ack", Id: { } id }:
                 store.MarkReported(id);
+                break;
+            case { Type: "ack_batch" }:
+                // One transaction for every result the hub stored from one report.
+                if (message.Ids is { Count: > 0 } ids)
+                {
+                    store.MarkReported([.. ids.Where(id => id is not null)]);
+                }
+
+                outbox.Acknowledged();
+                break;
+            case { Type: "welcome", Version: >= AgentProtocol.Batched }:
+                outbox.Batched = true;
                 break;
             case { Type: "pong" }:
                 break;
@@ -232,33 +258,52 @@ public sealed partial class DeviceAgent
         }
     }
 
-    private async Task AssignedAsync(AgentStore store, string id, string text, string sender, long? seq, bool parallel, CancellationToken cancellationToken)
+    private static bool IsAssign(AgentMessage? message) =>
+        message is { Id.Length: > 0, Text: not null, Sender: not null };
+
+    private async Task AssignedAsync(AgentStore store, IReadOnlyList<AgentMessage> assigns, CancellationToken cancellationToken)
     {
-        if (Unfinished >= _options.Window && store.Get(id) is null)
+        // Past the window, a command not already here is turned away as busy, and so is everything after it in the
+        // batch: accepting a later one would let it run before the one sent back.
+        var room = _options.Window - Unfinished;
+        var take = new List<AgentMessage>(assigns.Count);
+        var full = false;
+        foreach (var assign in assigns)
         {
-            await SendAsync(new AgentMessage { Type = "rejected", Id = id, Reason = $"busy: {Unfinished} unfinished command(s) already here (window {_options.Window})" }, cancellationToken).ConfigureAwait(false);
+            full |= room <= 0 && store.Get(assign.Id ?? "") is null;
+            if (full)
+            {
+                await SendAsync(new AgentMessage { Type = "rejected", Id = assign.Id, Reason = $"busy: {Unfinished} unfinished command(s) already here (window {_options.Window})" }, cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
+            take.Add(assign);
+            room--;
+        }
+
+        if (take.Count == 0)
+        {
             return;
         }
 
-        // One atomic insert decides: a second copy of an assignment (the hub never heard our answer, or
+        // One atomic transaction decides: a second copy of an assignment (the hub never heard our answer, or
         // resent it on a new connection) finds the row and is answered from it, never run again.
-        if (store.Receive(id, sender, text, seq, parallel) is not { } received)
+        var stored = store.Receive(take);
+        FaultInjection.At("after-persist");
+        foreach (var (assign, received) in take.Zip(stored))
         {
-            if (store.Get(id) is { Status: AgentStore.Done } done)
+            if (received is null && store.Get(assign.Id ?? "") is { Status: AgentStore.Done } done)
             {
                 await ReportAsync(done, cancellationToken).ConfigureAwait(false);
+                continue;
             }
-            else
+
+            await SendAsync(new AgentMessage { Type = "accepted", Id = assign.Id }, cancellationToken).ConfigureAwait(false);
+            if (received is not null)
             {
-                await SendAsync(new AgentMessage { Type = "accepted", Id = id }, cancellationToken).ConfigureAwait(false);
+                Enqueue(received);
             }
-
-            return;
         }
-
-        FaultInjection.At("after-persist");
-        await SendAsync(new AgentMessage { Type = "accepted", Id = id }, cancellationToken).ConfigureAwait(false);
-        Enqueue(received);
     }
 
     private Task ReportAsync(Assignment done, CancellationToken cancellationToken) =>
@@ -267,23 +312,70 @@ public sealed partial class DeviceAgent
             : new AgentMessage { Type = done.Outcome ?? "failed", Id = done.Id, Result = done.Result, Reason = done.Reason }, cancellationToken);
 
     // Sending while disconnected is not an error: what matters is stored and goes out on reconnect.
-    private async Task SendAsync(AgentMessage message, CancellationToken cancellationToken)
+    private Task SendAsync(AgentMessage message, CancellationToken cancellationToken)
     {
-        if (_connection is not { } connection)
-        {
-            return;
-        }
+        _connection?.Post(message);
+        return Task.CompletedTask;
+    }
 
-        try
+    /// <summary>
+    /// What the agent tells the hub about its commands, in the order it happened. One writer sends it: to a hub that
+    /// speaks version 2 as one report of everything waiting, and the next report only once the hub has answered
+    /// this one (ack_batch), so whatever finishes while the hub stores a report travels, and is stored, together.
+    /// Nothing here needs to survive the connection: each message is about a stored state, and the next connection
+    /// says it again (the hello's holding list, and every unacknowledged result).
+    /// </summary>
+    private sealed class Outbox(AgentChannel channel, ILogger logger)
+    {
+        private readonly System.Threading.Channels.Channel<AgentMessage> _messages = System.Threading.Channels.Channel.CreateUnbounded<AgentMessage>(new() { SingleReader = true });
+        private readonly SemaphoreSlim _answered = new(0);
+
+        /// <summary>Set when the hub's welcome says it speaks version 2.</summary>
+        public volatile bool Batched;
+
+        public void Post(AgentMessage message) => _messages.Writer.TryWrite(message);
+
+        public void Acknowledged() => _answered.Release();
+
+        public async Task RunAsync(CancellationToken cancellationToken)
         {
-            await connection.SendAsync(message, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-        {
-            // A socket aborted mid-send throws OperationCanceledException although nobody cancelled us: that, like every
-            // other transport failure, must not escape, or a command marked "running" would never run (seen in the
-            // flapping-hub test: the command was stuck "running" at the agent for the rest of the session).
-            _logger.LogInformation("Could not send {Type} for #{Id} now: {Reason}", message.Type, message.Id, ex.Message);
+            var waiting = new List<AgentMessage>();
+            try
+            {
+                while (await _messages.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    while (waiting.Count < AgentProtocol.MaxBatch && _messages.Reader.TryRead(out var message))
+                    {
+                        waiting.Add(message);
+                    }
+
+                    if (Batched)
+                    {
+                        await channel.SendAsync(new AgentMessage { Type = "report", Reports = waiting }, cancellationToken).ConfigureAwait(false);
+                        await _answered.WaitAsync(cancellationToken).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        foreach (var message in waiting)
+                        {
+                            await channel.SendAsync(message, cancellationToken).ConfigureAwait(false);
+                        }
+                    }
+
+                    waiting = [];
+                }
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                // The connection ended; the next one says it all again.
+            }
+            catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException or IOException or InvalidOperationException)
+            {
+                // A socket aborted mid-send: the connection is over, and the next one says it all again. Ending it
+                // here makes sure a report never goes missing while the connection seems fine.
+                logger.LogInformation("Could not send {Count} message(s) to the hub now: {Reason}; reconnecting", waiting.Count, ex.Message);
+                channel.Abort();
+            }
         }
     }
 

@@ -13,12 +13,32 @@ internal sealed partial class CommandQueue
 
     /// <summary>Records (or updates) a routed command; a finished one is "unshown" until <see cref="TakeArrivedAsync"/> returns it.</summary>
     public Task TrackRoutedAsync(RoutedCommand command, CancellationToken cancellationToken = default) =>
-        WriteAsync((connection, transaction, now) => connection.Execute("""
-            INSERT INTO routed (id, target, text, status, result, error, routed_at, updated_at) VALUES ($id, $target, $text, $status, $result, $error, $now, $now)
-            ON CONFLICT (id) DO UPDATE SET status = excluded.status, result = excluded.result, error = excluded.error, updated_at = excluded.updated_at;
-            """, transaction, ("$id", command.Id), ("$target", command.Target), ("$text", command.Text), ("$status", command.Status),
-            ("$result", command.Result is { } result ? JsonSerializer.Serialize(result, IsaacJson.Default.CommandResponse) : null),
-            ("$error", command.Error), ("$now", Iso.From(now))), cancellationToken);
+        TrackRoutedAsync([command], cancellationToken);
+
+    /// <summary>
+    /// <see cref="TrackRoutedAsync(RoutedCommand, CancellationToken)"/> for many records in ONE transaction: a batch
+    /// the hub took, or the results one long-poll brought, cost one fsync together.
+    /// </summary>
+    public Task TrackRoutedAsync(IReadOnlyCollection<RoutedCommand> commands, CancellationToken cancellationToken = default) =>
+        commands.Count == 0 ? Task.CompletedTask : WriteAsync((connection, transaction, now) =>
+        {
+            using var track = connection.Command("""
+                INSERT INTO routed (id, target, text, status, result, error, routed_at, updated_at) VALUES ($id, $target, $text, $status, $result, $error, $now, $now)
+                ON CONFLICT (id) DO UPDATE SET status = excluded.status, result = excluded.result, error = excluded.error, updated_at = excluded.updated_at;
+                """, transaction, ("$id", null), ("$target", null), ("$text", null), ("$status", null), ("$result", null), ("$error", null), ("$now", Iso.From(now)));
+            foreach (var command in commands)
+            {
+                track.Parameters["$id"].Value = command.Id;
+                track.Parameters["$target"].Value = command.Target;
+                track.Parameters["$text"].Value = command.Text;
+                track.Parameters["$status"].Value = command.Status;
+                track.Parameters["$result"].Value = command.Result is { } result ? JsonSerializer.Serialize(result, IsaacJson.Default.CommandResponse) : DBNull.Value;
+                track.Parameters["$error"].Value = (object?)command.Error ?? DBNull.Value;
+                track.ExecuteNonQuery();
+            }
+
+            return 0;
+        }, cancellationToken);
 
     /// <summary>The person has seen this routed command's result already.</summary>
     public Task MarkShownAsync(string id, CancellationToken cancellationToken = default) =>
@@ -28,9 +48,9 @@ internal sealed partial class CommandQueue
         ReadAsync(connection => ReadRouted(connection, "SELECT id, target, text, status, result, error FROM routed ORDER BY routed_at DESC LIMIT $limit;", null, ("$limit", limit)), cancellationToken);
 
     /// <summary>Routed commands still waiting for a final state, oldest first.</summary>
-    public Task<IReadOnlyList<RoutedCommand>> ListUnfinishedRoutedAsync(CancellationToken cancellationToken = default) =>
+    public Task<IReadOnlyList<RoutedCommand>> ListUnfinishedRoutedAsync(int limit = int.MaxValue, CancellationToken cancellationToken = default) =>
         ReadAsync(connection => ReadRouted(connection,
-            "SELECT id, target, text, status, result, error FROM routed WHERE status NOT IN ('completed', 'failed', 'rejected', 'in_doubt') ORDER BY routed_at;", null), cancellationToken);
+            "SELECT id, target, text, status, result, error FROM routed WHERE status NOT IN ('completed', 'failed', 'rejected', 'in_doubt') ORDER BY routed_at LIMIT $limit;", null, ("$limit", limit)), cancellationToken);
 
     /// <summary>Finished routed commands not yet shown to the person, marked shown.</summary>
     public Task<IReadOnlyList<RoutedCommand>> TakeArrivedAsync(CancellationToken cancellationToken = default) =>

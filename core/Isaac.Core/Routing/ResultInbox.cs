@@ -18,14 +18,17 @@ internal sealed class ResultInbox(CommandQueue queue, HubClient hub, Action<stri
         _loop.Start();
     }
 
+    // One long-poll for the results of up to 1,000 open routed commands: it returns as soon as any is final, and
+    // everything it brings is stored in one transaction. The wait is short so that commands routed meanwhile join
+    // the next poll soon.
     private async Task<TimeSpan> PassAsync(CancellationToken cancellationToken)
     {
-        foreach (var open in await queue.ListUnfinishedRoutedAsync(cancellationToken).ConfigureAwait(false))
+        var open = await queue.ListUnfinishedRoutedAsync(MaxPerPoll, cancellationToken).ConfigureAwait(false);
+        var arrivedNow = false;
+        if (open.Count > 0 && await hub.ResultsAsync([.. open.Select(o => o.Id)], _interval, cancellationToken).ConfigureAwait(false) is { Count: > 0 } final)
         {
-            if (await hub.WaitAsync(open.Id, TimeSpan.Zero, cancellationToken).ConfigureAwait(false) is { } current && current.Status != open.Status)
-            {
-                await queue.TrackRoutedAsync(current, cancellationToken).ConfigureAwait(false);
-            }
+            await queue.TrackRoutedAsync(final, cancellationToken).ConfigureAwait(false);
+            arrivedNow = true;
         }
 
         foreach (var arrived in await queue.TakeArrivedAsync(cancellationToken).ConfigureAwait(false))
@@ -33,8 +36,10 @@ internal sealed class ResultInbox(CommandQueue queue, HubClient hub, Action<stri
             announce(Describe(arrived));
         }
 
-        return _interval;
+        return arrivedNow ? TimeSpan.Zero : _interval;
     }
+
+    private const int MaxPerPoll = 1_000;
 
     /// <summary>Above the prompt there is no room for boxes: a table comes as plain rows, every line marked with the device.</summary>
     public static string Describe(RoutedCommand arrived)

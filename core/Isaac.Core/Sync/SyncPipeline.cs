@@ -277,6 +277,7 @@ internal sealed class SyncPipeline : ISync, IAsyncDisposable
         }
 
         var done = new List<(long, string?)>();
+        var tracked = new List<RoutedCommand>();
         foreach (var (command, record) in routes.Zip(answer.Records ?? []))
         {
             if (record.Status == RoutedStatus.Rejected && record.Id.Length == 0)
@@ -287,9 +288,13 @@ internal sealed class SyncPipeline : ISync, IAsyncDisposable
             }
 
             done.Add((command.Id, record.Id));
-            await _queue.TrackRoutedAsync(record.ToRouted(), cancellationToken).ConfigureAwait(false);
+            tracked.Add(record.ToRouted());
         }
 
+        // Two transactions for the whole batch, in this order: the records whose results the inbox collects first,
+        // then "done". Killed between them, the batch is sent again and the hub answers with the same records (unique
+        // keys), so nothing is tracked twice or lost; the other order could lose a record for a delivered command.
+        await _queue.TrackRoutedAsync(tracked, cancellationToken).ConfigureAwait(false);
         await _queue.MarkDoneAsync(done, cancellationToken).ConfigureAwait(false);
         var typed = routes.Count(c => done.Any(d => d.Item1 == c.Id) && _typedNow.TryRemove(c.UniqueKey, out _));
         return new Delivery(done.Count - typed, null);

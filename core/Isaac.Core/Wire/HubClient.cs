@@ -205,6 +205,47 @@ internal sealed class HubClient : IDisposable
         }
     }
 
+    /// <summary>
+    /// POST /v1/commands/results: the final records among <paramref name="ids"/> (at most 1,000), waiting up to
+    /// <paramref name="wait"/> for the first; empty when none is final yet, null when the hub could not be reached.
+    /// A hub older than the endpoint is asked one id at a time, without waiting.
+    /// </summary>
+    public async Task<IReadOnlyList<RoutedCommand>?> ResultsAsync(IReadOnlyList<string> ids, TimeSpan wait, CancellationToken cancellationToken = default)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(wait + _callTimeout);
+        try
+        {
+            var query = new ResultsQuery { Ids = ids, WaitMs = (int)Math.Clamp(wait.TotalMilliseconds, 0, 60_000) };
+            using var response = await _http.PostAsJsonAsync(new Uri("/v1/commands/results", UriKind.Relative), query, HubJson.Default.ResultsQuery, deadline.Token).ConfigureAwait(false);
+            if (response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.MethodNotAllowed)
+            {
+                return await OneByOneAsync(ids, cancellationToken).ConfigureAwait(false);
+            }
+
+            var records = response.IsSuccessStatusCode ? await AnswerAsync<CommandRecord?[]>(response, deadline.Token).ConfigureAwait(false) : null;
+            return records is not null && records.All(r => WireCheck.Record(r) is null) ? [.. records.Select(r => r!.ToRouted())] : null;
+        }
+        catch (Exception ex) when (IsUnavailable(ex, cancellationToken))
+        {
+            return null;
+        }
+    }
+
+    private async Task<IReadOnlyList<RoutedCommand>> OneByOneAsync(IReadOnlyList<string> ids, CancellationToken cancellationToken)
+    {
+        var final = new List<RoutedCommand>();
+        foreach (var id in ids)
+        {
+            if (await WaitAsync(id, TimeSpan.Zero, cancellationToken).ConfigureAwait(false) is { IsFinished: true } record)
+            {
+                final.Add(record);
+            }
+        }
+
+        return final;
+    }
+
     /// <summary>GET /v1/devices: every registered device as the hub sees it; null when the hub could not be reached.</summary>
     public async Task<IReadOnlyList<DeviceRecord>?> DevicesAsync(CancellationToken cancellationToken = default)
     {

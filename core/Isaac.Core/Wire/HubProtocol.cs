@@ -95,6 +95,43 @@ public sealed record AgentMessage
 
     /// <summary>In hello: the assignments the agent holds and has not finished, so the hub knows they take its capacity.</summary>
     public IReadOnlyList<string>? Holding { get; init; }
+
+    /// <summary>In hello and welcome: the agent protocol version the sender speaks (<see cref="AgentProtocol"/>); absent means 1.</summary>
+    public int? Version { get; init; }
+
+    /// <summary>In assign_batch (version 2): consecutive assignments in sequence order, each shaped like an assign.</summary>
+    public IReadOnlyList<AgentMessage>? Commands { get; init; }
+
+    /// <summary>In report (version 2): several accepted, rejected, running, completed, failed or in_doubt messages, applied in order, at once.</summary>
+    public IReadOnlyList<AgentMessage>? Reports { get; init; }
+
+    /// <summary>In ack_batch (version 2): the results the hub has stored.</summary>
+    public IReadOnlyList<string>? Ids { get; init; }
+}
+
+/// <summary>Versions of the agent WebSocket protocol (docs/hub-protocol.md).</summary>
+public static class AgentProtocol
+{
+    /// <summary>One message per assignment, report and ack: every hub and agent speaks it.</summary>
+    public const int Single = 1;
+
+    /// <summary>Adds assign_batch, report, ack_batch and welcome, so a backlog moves in a few messages and transactions.</summary>
+    public const int Batched = 2;
+
+    /// <summary>The newest version this build speaks.</summary>
+    public const int Current = Batched;
+
+    /// <summary>Most entries in one assign_batch or report.</summary>
+    public const int MaxBatch = 1024;
+}
+
+/// <summary>POST /v1/commands/results: the final records among <see cref="Ids"/>, waiting up to <see cref="WaitMs"/> for the first.</summary>
+public sealed record ResultsQuery
+{
+    public required IReadOnlyList<string> Ids { get; init; }
+
+    /// <summary>How long to wait (at most 60000) when none is final yet. The default is 0.</summary>
+    public int WaitMs { get; init; }
 }
 
 /// <summary>An entry of the shared command history.</summary>
@@ -149,6 +186,8 @@ public sealed record MetaBody
 [JsonSerializable(typeof(HistoryEntry))]
 [JsonSerializable(typeof(HistoryEntry[]))]
 [JsonSerializable(typeof(MetaBody))]
+[JsonSerializable(typeof(ResultsQuery))]
+[JsonSerializable(typeof(string[]))]
 [JsonSerializable(typeof(DeviceRecord))]
 [JsonSerializable(typeof(DeviceRecord[]))]
 [JsonSerializable(typeof(KnownDevices))]

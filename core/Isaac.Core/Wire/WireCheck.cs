@@ -15,7 +15,10 @@ public static class WireCheck
     /// <summary>Most entries in a hello's <c>holding</c> list.</summary>
     public const int MaxHolding = 10_000;
 
-    private static readonly string[] _agentTypes = ["hello", "ping", "accepted", "rejected", "running", "completed", "failed", "in_doubt"];
+    private static readonly string[] _agentTypes = ["hello", "ping", "accepted", "rejected", "running", "completed", "failed", "in_doubt", "report"];
+
+    // What a report may carry: the single messages about one command.
+    private static readonly string[] _reportTypes = ["accepted", "rejected", "running", "completed", "failed", "in_doubt"];
 
     /// <summary>A route (POST /v1/commands, and each entry of a batch).</summary>
     public static string? Route(RouteBody? body, int maxTextChars) =>
@@ -56,6 +59,16 @@ public static class WireCheck
             return $"'{type}' carries assign-only fields (text, sender, seq, parallel)";
         }
 
+        if (type == "report")
+        {
+            return Report(message.Reports);
+        }
+
+        if (message.Reports is not null)
+        {
+            return $"'{type}' carries 'reports', which only a 'report' may";
+        }
+
         if (type is "hello" or "ping")
         {
             return message.Holding is { } holding && (holding.Count > MaxHolding || holding.Any(id => Key("holding[]", id) is not null))
@@ -64,6 +77,29 @@ public static class WireCheck
         }
 
         return Key("id", message.Id) is { } bad ? $"'{type}' needs an id: {bad}" : null;
+    }
+
+    private static string? Report(IReadOnlyList<AgentMessage?>? reports)
+    {
+        if (reports is not { Count: > 0 and <= AgentProtocol.MaxBatch })
+        {
+            return $"'report' needs 'reports': 1 to {AgentProtocol.MaxBatch} messages";
+        }
+
+        for (var i = 0; i < reports.Count; i++)
+        {
+            if (reports[i] is not { } entry || (string?)entry.Type is not { } type || !_reportTypes.Contains(type, StringComparer.Ordinal))
+            {
+                return $"'reports[{i}]' must be one of {string.Join(", ", _reportTypes)}";
+            }
+
+            if (FromAgent(entry) is { } problem)
+            {
+                return $"'reports[{i}]': {problem}";
+            }
+        }
+
+        return null;
     }
 
     /// <summary>A command record in one of the hub's answers.</summary>

@@ -67,6 +67,12 @@ public sealed partial class HubWireSchemaTests : IDisposable
             new() { Type = "completed", Id = "9f2c0e1d4b5a69788796a5b4c3d2e1f0" },
             new() { Type = "failed", Id = "9f2c0e1d4b5a69788796a5b4c3d2e1f0", Reason = "exit 2", Result = CommandResponse.Fail("broken", 2) },
             new() { Type = "in_doubt", Id = "9f2c0e1d4b5a69788796a5b4c3d2e1f0", Reason = "the agent stopped while it ran" },
+            new() { Type = "hello", Version = AgentProtocol.Batched, Window = 256 },
+            new() { Type = "welcome", Version = AgentProtocol.Batched },
+            new() { Type = "assign_batch", Commands = [new() { Type = "assign", Id = "a1", Text = "/sysinfo", Sender = "desktop", Seq = 41, Parallel = false }, new() { Type = "assign", Id = "b2", Text = "/uptime", Sender = "desktop", Seq = 44, Parallel = true }] },
+            new() { Type = "report", Reports = [new() { Type = "accepted", Id = "a1" }, new() { Type = "running", Id = "a1" }, new() { Type = "completed", Id = "a1", Result = CommandResponse.Ok("hi") }] },
+            new() { Type = "ack_batch", Ids = ["a1"] },
+            new() { Type = "ack_batch", Ids = [] },
         }.Select(m => JsonSerializer.Serialize(m, HubJson.Default.AgentMessage)),
     ];
 

@@ -88,7 +88,7 @@ internal static class StoreKinds
             default:
                 using (var hub = new HubStore(folder))
                 {
-                    return (hub.RecoveryNotice, [.. hub.Undelivered(Target).Select(r => r.Text)]);
+                    return (hub.RecoveryNotice, [.. hub.NextWaiting(Target, 0, int.MaxValue).Select(r => r.Text)]);
                 }
         }
     }
