@@ -1,4 +1,3 @@
-using System.CommandLine;
 using Isaac.Cli.Shell;
 using Isaac.Core;
 using Isaac.Core.Dispatch;
@@ -17,12 +16,11 @@ internal static partial class Commands
     /// never a stack trace. Isaac's own exceptions already say what to do; anything else also leaves its details
     /// in a file, for a bug report.
     /// </summary>
-    public static async Task<int> InvokeAsync(ParseResult parse, InvocationConfiguration configuration)
+    public static async Task<int> InvokeAsync(Func<Task<int>> run)
     {
-        configuration.EnableDefaultExceptionHandler = false;
         try
         {
-            return await parse.InvokeAsync(configuration);
+            return await run();
         }
         catch (OperationCanceledException)
         {

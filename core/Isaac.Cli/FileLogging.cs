@@ -8,10 +8,14 @@ namespace Isaac.Cli;
 /// <summary>
 /// Isaac logs to <c>&lt;ISAAC_HOME&gt;/logs/isaac-YYYYMMDD.log</c>, never to the prompt. The file logger is built on
 /// the first message at Information or above, so a command that logs nothing worth keeping never pays for it.
+/// Nothing of Serilog is loaded before then: the field is typed by the Microsoft.Extensions.Logging interface and
+/// Serilog is named only inside <see cref="Build"/>.
 /// </summary>
 internal sealed class FileLogging(IsaacSettings settings) : ILoggerFactory
 {
-    private readonly Lazy<SerilogLoggerFactory> _files = new(() => new SerilogLoggerFactory(new LoggerConfiguration()
+    private readonly Lazy<ILoggerFactory> _files = new(() => Build(settings));
+
+    private static SerilogLoggerFactory Build(IsaacSettings settings) => new(new LoggerConfiguration()
         .MinimumLevel.Information()
         .Enrich.WithProperty("Pid", Environment.ProcessId)
         .WriteTo.File(
@@ -20,7 +24,7 @@ internal sealed class FileLogging(IsaacSettings settings) : ILoggerFactory
             retainedFileCountLimit: 14,
             shared: true, // several isaac processes may share one ISAAC_HOME
             outputTemplate: "{Timestamp:yyyy-MM-ddTHH:mm:ss.fffzzz} [{Level:u3}] {Pid} {SourceContext}: {Message:lj}{NewLine}{Exception}")
-        .CreateLogger(), dispose: true));
+        .CreateLogger(), dispose: true);
 
     public static ILoggerFactory Create(IsaacSettings settings) => new FileLogging(settings);
 

@@ -1,43 +1,17 @@
-using System.CommandLine;
 using Isaac.Cli;
-
-var command = new Option<string?>("--command", "-c") { Description = "Run one line (a /command, a !device route or a shell command) and exit with its status." };
-var json = new Option<bool>("--json") { Description = "With -c: print the raw result as one JSON document." };
-var home = new Option<string?>("--home") { Description = "Isaac's home folder (overrides ISAAC_HOME; default ~/.isaac).", Recursive = true };
-var device = new Option<string?>("--device") { Description = "This device's name (overrides ISAAC_DEVICE; default the host name).", Recursive = true };
-var hub = new Option<string?>("--hub") { Description = "The hub's address, e.g. http://127.0.0.1:5080 (overrides ISAAC_HUB).", Recursive = true };
-var path = new Argument<string?>("path") { Description = "A manifest file, a command folder, or a folder of command folders. Default: every loaded command.", Arity = ArgumentArity.ZeroOrOne };
-
-var validate = new Command("validate", "Check command manifests; list every problem and exit 1 if there are any.") { path };
-validate.SetAction((parse, cancellationToken) => Commands.ValidateAsync(parse.GetValue(path), Settings(parse), cancellationToken));
-
-var urls = new Option<string>("--urls") { Description = "Where the hub listens. Loopback only by default.", DefaultValueFactory = _ => "http://127.0.0.1:5080" };
-var data = new Option<string?>("--data") { Description = "The hub's data folder (default <ISAAC_HOME>/hub).", Recursive = true };
-var hubCommand = new Command("hub", "Run the hub that carries commands between devices.") { urls, data };
-hubCommand.SetAction(parse => Commands.HubAsync(Settings(parse), parse.GetValue(urls)!, parse.GetValue(data)));
-var deviceName = new Argument<string>("name") { Description = "The device's name, as others will route to it (!name ...)." };
-var replace = new Option<bool>("--replace") { Description = "Issue a new token for a device that exists (the old one stops working)." };
-var addDevice = new Command("add-device", "Register a device with the hub and print its token (shown once).") { deviceName, replace };
-addDevice.SetAction(parse => Commands.AddDevice(Settings(parse), parse.GetValue(data), parse.GetValue(deviceName)!, parse.GetValue(replace)));
-hubCommand.Subcommands.Add(addDevice);
-
-var capacity = new Option<int>("--capacity") { Description = "Routed commands run at once; more are rejected as busy.", DefaultValueFactory = _ => 4 };
-var agent = new Command("agent", "Serve commands that other devices route here, without a prompt (needs ISAAC_HUB and ISAAC_TOKEN).") { capacity };
-agent.SetAction(parse => Commands.AgentAsync(Settings(parse), parse.GetValue(capacity)));
-
-var demo = new Command("demo", "Tell the whole story in a minute: a hub, a second device, an outage, the queue, the sync.");
-demo.SetAction(_ => Commands.DemoAsync());
-
-var root = new RootCommand("Isaac: a command shell for people who work across several machines.") { command, json, home, device, hub, validate, hubCommand, agent, demo };
-root.SetAction((parse, cancellationToken) => parse.GetValue(command) is { } line
-    ? Commands.RunOnceAsync(line, parse.GetValue(json), Settings(parse), cancellationToken)
-    : Commands.ShellAsync(Settings(parse)));
 
 // Handlers never outlive Isaac: killed on SIGTERM/SIGHUP/SIGINT, and those a SIGKILLed Isaac left are reaped now.
 Isaac.Core.Execution.HandlerContainment.Install();
 
-// Ctrl-C belongs to the shell (it cancels the running handler), so System.CommandLine must not end the process.
-return await Commands.InvokeAsync(root.Parse(args), new InvocationConfiguration { ProcessTerminationTimeout = null });
+// For the start-up tests and benchmark: the assemblies this run loaded, one name a line, written at exit.
+if (Environment.GetEnvironmentVariable("ISAAC_ASSEMBLY_LIST") is { Length: > 0 } assemblyList)
+{
+    AppDomain.CurrentDomain.ProcessExit += (_, _) => File.WriteAllLines(assemblyList, AppDomain.CurrentDomain.GetAssemblies().Select(a => a.GetName().Name ?? "?"));
+}
 
-Isaac.Core.Hosting.IsaacSettings Settings(ParseResult parse) =>
-    Isaac.Core.Hosting.IsaacSettings.Resolve(parse.GetValue(home), parse.GetValue(device), parse.GetValue(hub));
+// `isaac` and `isaac -c LINE` are read without System.CommandLine; subcommands and anything unusual use the full parser.
+return QuickArguments.TryParse(args) is { } quick
+    ? await Commands.InvokeAsync(() => quick.Line is { } line
+        ? Commands.RunOnceAsync(line, quick.Json, quick.Settings(), CancellationToken.None)
+        : Commands.ShellAsync(quick.Settings()))
+    : await Commands.ParseAndRunAsync(args);

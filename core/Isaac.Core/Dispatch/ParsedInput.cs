@@ -41,19 +41,28 @@ internal sealed partial record ParsedInput(InputKind Kind, string Text)
             return new ParsedInput(InputKind.Meta, text) { Match = match };
         }
 
-        if (RoutePattern().Match(text) is { Success: true } route)
+        // The first character is checked before a pattern (each in its own method), so a plain shell line never
+        // loads the regex engine.
+        return text[0] switch
         {
-            return new ParsedInput(InputKind.Route, text) { Device = route.Groups["device"].Value, RoutedText = route.Groups["rest"].Value };
-        }
+            '!' => Route(text),
+            '/' => UnknownMeta(text),
+            _ => null,
+        } ?? new ParsedInput(InputKind.Shell, text);
+    }
 
-        // "/usr/bin/ls" is a path for the shell; "/queue" is a meta-command nobody serves.
+    private static ParsedInput? Route(string text) =>
+        RoutePattern().Match(text) is { Success: true } route
+            ? new ParsedInput(InputKind.Route, text) { Device = route.Groups["device"].Value, RoutedText = route.Groups["rest"].Value }
+            : null;
+
+    // "/usr/bin/ls" is a path for the shell; "/queue" is a meta-command nobody serves.
+    private static ParsedInput? UnknownMeta(string text)
+    {
         var first = text.Split(' ', 2)[0];
-        if (MetaPattern().IsMatch(first) && !File.Exists(first) && !Directory.Exists(first))
-        {
-            return new ParsedInput(InputKind.UnknownMeta, text);
-        }
-
-        return new ParsedInput(InputKind.Shell, text);
+        return MetaPattern().IsMatch(first) && !File.Exists(first) && !Directory.Exists(first)
+            ? new ParsedInput(InputKind.UnknownMeta, text)
+            : null;
     }
 
     [GeneratedRegex(@"^!(?<device>[A-Za-z0-9][A-Za-z0-9._-]{0,62})\s+(?<rest>\S.*)$", RegexOptions.Singleline)]

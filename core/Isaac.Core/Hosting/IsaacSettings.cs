@@ -128,6 +128,12 @@ public sealed record IsaacSettings
                 throw SettingsException.Unreadable(path, ex);
             }
 
+            return Parse(path, text);
+        }
+
+        // Apart from Read so that a start without a config.yaml never loads YamlDotNet (Read is compiled whole).
+        private static ConfigFile Parse(string path, string text)
+        {
             try
             {
                 var deserializer = new DeserializerBuilder()

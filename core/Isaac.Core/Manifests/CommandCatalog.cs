@@ -8,17 +8,24 @@ internal sealed record CommandMatch(LoadedCommand Command, CompiledTrigger Trigg
 /// <summary>All commands found under the manifest roots, and every problem met on the way.</summary>
 internal sealed class CommandCatalog
 {
-    private CommandCatalog(IReadOnlyList<LoadedCommand> commands, IReadOnlyList<ManifestProblem> problems)
+    private readonly Lazy<IReadOnlyList<ManifestProblem>> _problems;
+
+    private CommandCatalog(IReadOnlyList<LoadedCommand> commands, IReadOnlyList<ManifestProblem> loadProblems)
     {
         Commands = commands;
-        Problems = problems;
         Descriptors = commands.Select(c => c.ToDescriptor()).OrderBy(d => d.Name, StringComparer.Ordinal).ToArray();
+        _problems = new(() => [.. loadProblems, .. commands.SelectMany((c, i) => Overlaps(commands.Take(i), c))]);
     }
 
     /// <summary>Loaded commands in precedence order: earlier roots first, then by folder name.</summary>
     public IReadOnlyList<LoadedCommand> Commands { get; }
 
-    public IReadOnlyList<ManifestProblem> Problems { get; }
+    /// <summary>
+    /// Every problem met loading, then overlapping triggers. The overlap check runs trigger regexes against each
+    /// other, so it runs when first asked (the shell's warnings, validate, an unknown command), never for a line
+    /// that does not need it.
+    /// </summary>
+    public IReadOnlyList<ManifestProblem> Problems => _problems.Value;
 
     public IReadOnlyList<CommandDescriptor> Descriptors { get; }
 
@@ -48,7 +55,6 @@ internal sealed class CommandCatalog
                 continue;
             }
 
-            problems.AddRange(Overlaps(commands, command));
             commands.Add(command);
         }
 
@@ -90,7 +96,9 @@ internal sealed class CommandCatalog
         {
             foreach (var trigger in command.Triggers)
             {
-                if (Match(command, trigger, input) is { } match)
+                // The literal checks come first, here, so a line no trigger can take never loads the regex engine.
+                if (input.StartsWith(trigger.Spec.Prefix, StringComparison.Ordinal) && trigger.MightMatch(input[trigger.Spec.Prefix.Length..])
+                    && Match(command, trigger, input) is { } match)
                 {
                     return match;
                 }
@@ -102,11 +110,6 @@ internal sealed class CommandCatalog
 
     private static CommandMatch? Match(LoadedCommand command, CompiledTrigger trigger, string input)
     {
-        if (!input.StartsWith(trigger.Spec.Prefix, StringComparison.Ordinal))
-        {
-            return null;
-        }
-
         Match m;
         try
         {

@@ -21,9 +21,6 @@ internal sealed class ManifestLoader
     /// <summary>Largest manifest read (64 KiB); real ones are a few hundred bytes. Bigger files are refused unread.</summary>
     public const int MaxBytes = 64 * 1024;
 
-    // User manifests are untrusted input; a pathological pattern must not hang the shell.
-    private static readonly TimeSpan _regexBudget = TimeSpan.FromMilliseconds(100);
-
     // Built on the first cache miss only: building a YamlDotNet deserializer is costly reflection.
     private static readonly Lazy<IDeserializer> _deserializer = new(() => new DeserializerBuilder()
         .WithNamingConvention(UnderscoredNamingConvention.Instance)
@@ -37,19 +34,33 @@ internal sealed class ManifestLoader
     /// <param name="cache">Remembers manifests that passed validation, keyed by file size and time; null to always validate.</param>
     public ManifestLoader(ManifestCache? cache = null) => _cache = cache;
 
-    public async Task<ManifestLoadResult> LoadAsync(string manifestPath, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Loads one manifest: from the cache when its file is unchanged (no YAML, schema or regex work: those
+    /// assemblies are not even loaded), else read and validated in full.
+    /// </summary>
+    public Task<ManifestLoadResult> LoadAsync(string manifestPath, CancellationToken cancellationToken = default)
     {
         var path = Path.GetFullPath(manifestPath);
-        string? text;
         FileStamp stamp;
         try
         {
             stamp = FileStamp.Of(path);
-            if (_cache?.TryGet(path, stamp) is { } cached)
-            {
-                return Resolve(path, cached, new Dictionary<string, Mark>(StringComparer.Ordinal));
-            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return Task.FromResult(Fail(new ManifestProblem(path, 0, 0, "unreadable", ex.Message)));
+        }
 
+        return _cache?.TryGet(path, stamp) is { } cached
+            ? Task.FromResult(Resolve(path, cached, (_, rule, message) => new ManifestProblem(path, 1, 1, rule, message), validate: false))
+            : ValidateAsync(path, stamp, cancellationToken);
+    }
+
+    private async Task<ManifestLoadResult> ValidateAsync(string path, FileStamp stamp, CancellationToken cancellationToken)
+    {
+        string? text;
+        try
+        {
             text = stamp.Length <= MaxBytes ? await ReadCappedAsync(path, cancellationToken).ConfigureAwait(false) : null;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
@@ -114,7 +125,7 @@ internal sealed class ManifestLoader
             }
 
             var manifest = _deserializer.Value.Deserialize<CommandManifest>(text);
-            return Resolve(path, manifest, marks);
+            return Resolve(path, manifest, (jsonPath, rule, message) => At(path, marks, jsonPath, rule, message), validate: true);
         }
         catch (YamlException ex)
         {
@@ -129,8 +140,9 @@ internal sealed class ManifestLoader
         }
     }
 
-    // Checks that depend on the file system run on every load, cached or not.
-    private static ManifestLoadResult Resolve(string path, CommandManifest manifest, Dictionary<string, Mark> marks)
+    // Checks that depend on the file system run on every load, cached or not; the triggers of a cached manifest
+    // passed validation when it was cached, so their patterns are compiled only when first matched.
+    private static ManifestLoadResult Resolve(string path, CommandManifest manifest, Func<string, string, string, ManifestProblem> at, bool validate)
     {
         var problems = new List<ManifestProblem>();
         var directory = Path.GetDirectoryName(path) ?? ".";
@@ -139,7 +151,7 @@ internal sealed class ManifestLoader
         var handlerProblem = HandlerPath.Check(directory, handler);
         if (handlerProblem is { } refused)
         {
-            problems.Add(At(path, marks, "runtime.handler", refused.Rule, refused.Message));
+            problems.Add(at("runtime.handler", refused.Rule, refused.Message));
         }
 
         var kind = manifest.Runtime.Kind switch
@@ -149,34 +161,25 @@ internal sealed class ManifestLoader
             _ => handler.EndsWith(".dll", StringComparison.OrdinalIgnoreCase) ? HandlerKind.Plugin : HandlerKind.Script,
         };
 
-        // Without triggers a command answers to "/<name> [args]".
+        // Without triggers a command answers to "/<name> [args]". The schema allows only [a-z0-9-] in a name, none of
+        // them special in a pattern.
         TriggerSpec[] specs = manifest.Triggers.Length > 0
             ? manifest.Triggers
-            : [new TriggerSpec { Pattern = $"^{Regex.Escape(manifest.Command.Name)}(\\s+(.*))?$", Capture = "args" }];
+            : [new TriggerSpec { Pattern = $"^{manifest.Command.Name}(\\s+(.*))?$", Capture = "args" }];
         var triggers = new List<CompiledTrigger>();
         for (var i = 0; i < specs.Length; i++)
         {
-            var spec = specs[i];
-            try
+            var trigger = new CompiledTrigger(specs[i]);
+            triggers.Add(trigger);
+            if (validate && CheckPattern(trigger) is { } problem)
             {
-                var trigger = new CompiledTrigger(spec, new Regex(spec.Pattern, RegexOptions.CultureInvariant, _regexBudget));
-                if (spec.Capture is not null && trigger.CaptureGroup == 0)
-                {
-                    problems.Add(At(path, marks, $"triggers[{i}].capture", "capture",
-                        $"capture '{spec.Capture}' names the last group of the pattern, but '{spec.Pattern}' has no group"));
-                }
-
-                triggers.Add(trigger);
-            }
-            catch (ArgumentException ex)
-            {
-                problems.Add(At(path, marks, $"triggers[{i}].pattern", "regex", $"pattern '{spec.Pattern}' is not a valid regular expression: {ex.Message}"));
+                problems.Add(at($"triggers[{i}].{problem.Key}", problem.Key == "pattern" ? "regex" : "capture", problem.Message));
             }
         }
 
         if (manifest.Runtime.Interpreter is { } interpreter && ExecutableLookup.RefuseInterpreter(interpreter) is { } reason)
         {
-            problems.Add(At(path, marks, "runtime.interpreter", "interpreter", reason));
+            problems.Add(at("runtime.interpreter", "interpreter", reason));
         }
 
         if (problems.Count > 0)
@@ -188,12 +191,12 @@ internal sealed class ManifestLoader
         var notes = new List<ManifestProblem>();
         if (kind == HandlerKind.Script && manifest.Runtime.Interpreter is { } program && ExecutableLookup.Resolve(program) is null)
         {
-            notes.Add(At(path, marks, "runtime.interpreter", "interpreter-missing",
+            notes.Add(at("runtime.interpreter", "interpreter-missing",
                 $"interpreter '{program}' was not found on PATH or is not executable; install it or change runtime.interpreter"));
         }
         else if (kind == HandlerKind.Script && manifest.Runtime.Interpreter is null && !ExecutableLookup.IsExecutable(handlerPath))
         {
-            notes.Add(At(path, marks, "runtime.handler", "handler-not-executable",
+            notes.Add(at("runtime.handler", "handler-not-executable",
                 $"handler '{handler}' is not executable; make it executable (chmod +x) or set runtime.interpreter"));
         }
 
@@ -206,6 +209,21 @@ internal sealed class ManifestLoader
             Triggers = triggers,
         };
         return new ManifestLoadResult(command, notes);
+    }
+
+    // Compiles the pattern (apart from Resolve, so that a cached load never touches the regex engine).
+    private static (string Key, string Message)? CheckPattern(CompiledTrigger trigger)
+    {
+        try
+        {
+            return trigger.CaptureGroup == 0 && trigger.Spec.Capture is not null
+                ? ("capture", $"capture '{trigger.Spec.Capture}' names the last group of the pattern, but '{trigger.Spec.Pattern}' has no group")
+                : null;
+        }
+        catch (ArgumentException ex)
+        {
+            return ("pattern", $"pattern '{trigger.Spec.Pattern}' is not a valid regular expression: {ex.Message}");
+        }
     }
 
     // "oneOf"/"anyOf" failures carry the interesting errors inside; report the leaves.

@@ -15,7 +15,8 @@ internal sealed class PluginCatalog : IDisposable
 {
     private static readonly AssemblyName _contract = typeof(ICommandHandler).Assembly.GetName();
 
-    private readonly ConcurrentDictionary<string, PluginLoader> _loaders = new(StringComparer.Ordinal);
+    // Typed IDisposable, not PluginLoader, so that a start that runs no plugin never loads McMaster.NETCore.Plugins.
+    private readonly ConcurrentDictionary<string, IDisposable> _loaders = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Lazy<ICommandHandler>> _handlers = new(StringComparer.Ordinal);
 
     /// <summary>The handler for <paramref name="command"/>, loading its plugin on first use.</summary>
@@ -32,7 +33,7 @@ internal sealed class PluginCatalog : IDisposable
         Assembly assembly;
         try
         {
-            var loader = _loaders.GetOrAdd(command.HandlerPath, path =>
+            var loader = (PluginLoader)_loaders.GetOrAdd(command.HandlerPath, path =>
                 PluginLoader.CreateFromAssemblyFile(path, sharedTypes: [typeof(ICommandHandler)], config => config.IsLazyLoaded = true));
             assembly = loader.LoadDefaultAssembly();
         }
