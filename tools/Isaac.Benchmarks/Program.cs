@@ -1,5 +1,5 @@
 // Isaac's dispatcher benchmarks, in one run on one machine, each against a floor measured in the same run.
-// Usage: dotnet run -c Release --project tools/Isaac.Benchmarks [-- --quick] [--only dispatch|queue|hub|sync]
+// Usage: dotnet run -c Release --project tools/Isaac.Benchmarks [-- --quick] [--only dispatch|queue|hub|sync|shell]
 // tools/run-benchmarks.sh also publishes the ReadyToRun isaac so that its start-up is measured too.
 using System.Diagnostics;
 using System.Globalization;
@@ -45,6 +45,11 @@ try
     if (Runs("sync"))
     {
         await SyncBenchmarks.RunAsync(report, work, quick);
+    }
+
+    if (Runs("shell"))
+    {
+        await ShellBenchmarks.RunAsync(report, work, quick, Metadata("IsaacExe"), Metadata("Hello"), Path.Combine(Metadata("RepoRoot"), "artifacts", "publish", "isaac"));
     }
 }
 finally

@@ -1,3 +1,6 @@
+using System.Reflection;
+using RadLine;
+
 namespace Isaac.Cli.Shell;
 
 /// <summary>Command history in a plain text file, one line per entry, kept to the most recent entries.</summary>
@@ -44,6 +47,23 @@ internal sealed class History(string path, int limit)
         {
             // History is a convenience; never fail a command over it.
             Console.Error.WriteLine($"isaac: warning: history not saved to {path}: {ex.Message}");
+        }
+    }
+
+    /// <summary>Drops the line editor's oldest entries beyond the limit, so that a long session holds a bounded history.</summary>
+    public void Trim(ILineEditorHistory editorHistory)
+    {
+        // RadLine 0.6 keeps every line it is given in a private list and has no way to forget one; a fresh editor
+        // would lose keys it has read ahead (a pasted second line), so the list is trimmed where it is.
+        if (editorHistory.Count <= limit
+            || editorHistory.GetType().GetField("_history", BindingFlags.NonPublic | BindingFlags.Instance)?.GetValue(editorHistory) is not LinkedList<LineBuffer[]> entries)
+        {
+            return;
+        }
+
+        while (entries.Count > limit)
+        {
+            entries.RemoveFirst();
         }
     }
 }

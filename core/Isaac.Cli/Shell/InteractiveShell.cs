@@ -13,7 +13,7 @@ internal sealed class InteractiveShell(IsaacHost host, Terminal terminal)
 
     public async Task<int> RunAsync()
     {
-        var editor = new LineEditor
+        var editor = new LineEditor(source: new TerminalInput())
         {
             Prompt = new ShellPrompt(PromptText),
             Completion = new CommandCompletion(host.Commands.Select(d => d.Usage)),
@@ -77,12 +77,18 @@ internal sealed class InteractiveShell(IsaacHost host, Terminal terminal)
     {
         while (true)
         {
+            history.Trim(editor.History);
             string? line;
             using (var reading = CancelOnCtrlC.Start(CancellationToken.None))
             {
                 try
                 {
                     line = await editor.ReadLine(reading.Token);
+                    if (line is null)
+                    {
+                        // RadLine answers a Ctrl-C it notices between keys with null, as it answers the end of input.
+                        reading.Token.ThrowIfCancellationRequested();
+                    }
                 }
                 catch (OperationCanceledException)
                 {
