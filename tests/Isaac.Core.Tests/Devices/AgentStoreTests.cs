@@ -11,6 +11,37 @@ public sealed class AgentStoreTests : IDisposable
     public void Dispose() => _dir.Dispose();
 
     [Fact]
+    public void A_batch_is_received_and_acknowledged_in_one_transaction_each_and_a_known_id_in_it_is_not_stored_again()
+    {
+        // Arrange
+        using var store = new AgentStore(_dir.Combine("agent.db"));
+        var wal = _dir.Combine("agent.db-wal");
+        Assert.NotNull(store.Receive("c0", "desktop", "/old", seq: 1, parallel: false));
+        var assigns = Enumerable.Range(0, 40).Select(i => new Isaac.Core.Wire.AgentMessage { Type = "assign", Id = $"c{i}", Sender = "desktop", Text = $"/job {i}", Seq = i + 1 }).ToList();
+
+        // Act
+        var before = WalCommits.Count(wal);
+        var stored = store.Receive(assigns);
+        var afterReceive = WalCommits.Count(wal);
+        foreach (var id in assigns.Select(a => a.Id!))
+        {
+            store.MarkRunning(id);
+            store.Finish(id, "completed", Isaac.Plugins.CommandResponse.Ok("ran"), null);
+        }
+
+        var afterRuns = WalCommits.Count(wal);
+        store.MarkReported([.. assigns.Select(a => a.Id!)]);
+        var afterAcks = WalCommits.Count(wal);
+
+        // Assert: one write for the batch, two per command run (running before the handler, the result after), one for the acks
+        Assert.Equal((1, 2 * 40, 1), (afterReceive - before, afterRuns - afterReceive, afterAcks - afterRuns));
+        Assert.Null(stored[0]);
+        Assert.All(stored.Skip(1), s => Assert.NotNull(s));
+        Assert.Equal("/old", store.Get("c0")?.Text);
+        Assert.Empty(store.Unreported());
+    }
+
+    [Fact]
     public void Receiving_the_same_id_twice_stores_it_once_and_says_so()
     {
         // Arrange
