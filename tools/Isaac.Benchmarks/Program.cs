@@ -1,5 +1,5 @@
 // Isaac's dispatcher benchmarks, in one run on one machine, each against a floor measured in the same run.
-// Usage: dotnet run -c Release --project tools/Isaac.Benchmarks [-- --quick] [--only dispatch|queue|hub|sync|shell]
+// Usage: dotnet run -c Release --project tools/Isaac.Benchmarks [-- --quick] [--only dispatch|startup|queue|hub|sync|shell]
 // tools/run-benchmarks.sh also publishes the ReadyToRun isaac so that its start-up is measured too.
 using System.Diagnostics;
 using System.Globalization;
@@ -29,7 +29,11 @@ try
     {
         await InProcessDispatchAsync();
         await ScriptRoundTripAsync();
-        await ColdStartAsync();
+    }
+
+    if (Runs("startup"))
+    {
+        await StartupBenchmarks.RunAsync(report, work, quick, Metadata("Hello"), Metadata("IsaacExe"), Path.Combine(Metadata("RepoRoot"), "artifacts", "publish", "isaac"));
     }
 
     if (Runs("queue"))
@@ -130,36 +134,6 @@ async Task ScriptRoundTripAsync()
         ("the same script run directly", results[2], results[1]),
         ("Isaac script handler round trip", results[3], results[1]),
         ("  … relative to the script run directly", results[3], results[2]));
-}
-
-async Task ColdStartAsync()
-{
-    var home = Path.Combine(work, "home");
-    var publish = Path.Combine(Metadata("RepoRoot"), "artifacts", "publish", "isaac");
-    var candidates = new List<(string Name, string Exe)> { ("isaac -c /help (build output)", Metadata("IsaacExe")) };
-    if (File.Exists(publish))
-    {
-        candidates.Add(("isaac -c /help (ReadyToRun publish)", publish));
-    }
-
-    var runs = quick ? 8 : 30;
-    Func<Task> Start(string exe, params string[] arguments) => () => Cli.Wrap(exe).WithArguments(arguments)
-        .WithEnvironmentVariables(e => e.Set("ISAAC_HOME", home).Set("CI", "true"))
-        .WithStandardOutputPipe(Discard()).ExecuteAsync();
-
-    // One run each first fills the manifest cache; what follows is the steady state a user meets.
-    foreach (var (_, exe) in candidates)
-    {
-        await Start(exe, "-c", "/help")();
-    }
-
-    var cases = new List<(string, Func<Task>)> { ("dotnet hello world (floor)", Start(Metadata("Hello"))) };
-    cases.AddRange(candidates.Select(c => (c.Name, Start(c.Exe, "-c", "/help"))));
-    cases.AddRange(candidates.Select(c => (c.Name.Replace("/help", "true", StringComparison.Ordinal), Start(c.Exe, "-c", "true"))));
-    var results = await Measure.InterleavedAsync(runs, [.. cases]);
-    report.Section("Cold start",
-        $"Median of {runs} interleaved process starts each, manifest cache warm. `-c true` runs a plain shell command (no plugin).",
-        [.. cases.Select((c, i) => (c.Item1, results[i], results[0]))]);
 }
 
 // Reads and drops output (CliWrap's PipeTarget.Null closes the pipe, which a child writing to it sees as EPIPE).
