@@ -34,6 +34,9 @@ internal sealed record Assignment
     public bool Reported { get; init; }
 }
 
+/// <summary>The end of one run, as stored: <see cref="Outcome"/> is the report's message type (completed, failed, in_doubt).</summary>
+internal sealed record RunResult(string Id, string Outcome, CommandResponse Result, string? Reason);
+
 /// <summary>
 /// The agent's own record of assignments (<c>&lt;ISAAC_HOME&gt;/agent.db</c>): an assignment is stored before
 /// the hub hears "accepted", "running" is stored before a handler starts, and a result is stored before it is
@@ -150,23 +153,53 @@ internal sealed class AgentStore : IDisposable
         }
     }
 
-    /// <summary>
-    /// Durably marks a received assignment running; false when it was not waiting to run. Without this write before
-    /// the handler starts, a crash while it runs would look like "never started" and it would run twice.
-    /// </summary>
-    public bool MarkRunning(string id) => Execute("UPDATE assignments SET status = 'running' WHERE id = $id AND status = 'received';", ("$id", id)) > 0;
+    /// <summary>Durably marks a received assignment running; false when it was not waiting to run (see <see cref="Advance"/>).</summary>
+    public bool MarkRunning(string id) => Advance(null, [id]).Count > 0;
 
     /// <summary>Puts an interrupted assignment back in line (its manifest says running it again is safe).</summary>
     public void Requeue(string id) => Execute("UPDATE assignments SET status = 'received' WHERE id = $id AND status = 'running';", ("$id", id));
 
+    /// <summary>Stores one final result (see <see cref="Advance"/>); <paramref name="outcome"/> is the report's message type.</summary>
+    public void Finish(string id, string outcome, CommandResponse result, string? reason) => Advance(new RunResult(id, outcome, result, reason), []);
+
     /// <summary>
-    /// Stores the final result; <paramref name="outcome"/> is the report's message type. Without this write a crash
-    /// before the hub acknowledges the result would lose it (the command would then be reported in doubt).
+    /// Stores the result of what just ended and marks what starts now running, in ONE transaction: for sequential
+    /// commands the result of one and the "running" mark of the next share one fsync. Returns the ids that were
+    /// waiting to run and now run (the others must not be started). Without the result write, a crash before the hub
+    /// acknowledges it would lose it (the command would be reported in doubt); without the running mark before its
+    /// handler starts, a crash while it runs would look like "never started" and it would run twice.
     /// </summary>
-    public void Finish(string id, string outcome, CommandResponse result, string? reason) =>
-        Execute("UPDATE assignments SET status = 'done', outcome = $outcome, result = $result, succeeded = $ok, reason = $reason, reported = 0 WHERE id = $id AND status <> 'done';",
-            ("$id", id), ("$outcome", outcome), ("$result", JsonSerializer.Serialize(result, HubJson.Default.CommandResponse)),
-            ("$ok", outcome == "completed"), ("$reason", reason));
+    public IReadOnlySet<string> Advance(RunResult? finished, IReadOnlyList<string> starting)
+    {
+        lock (_gate)
+        {
+            return _store.Run(connection =>
+            {
+                using var transaction = connection.BeginTransaction(deferred: false);
+                if (finished is { } done)
+                {
+                    connection.Execute(
+                        "UPDATE assignments SET status = 'done', outcome = $outcome, result = $result, succeeded = $ok, reason = $reason, reported = 0 WHERE id = $id AND status <> 'done';",
+                        transaction, ("$id", done.Id), ("$outcome", done.Outcome), ("$result", JsonSerializer.Serialize(done.Result, HubJson.Default.CommandResponse)),
+                        ("$ok", done.Outcome == "completed"), ("$reason", done.Reason));
+                }
+
+                var started = new HashSet<string>(StringComparer.Ordinal);
+                using var command = connection.Command("UPDATE assignments SET status = 'running' WHERE id = $id AND status = 'received';", transaction, ("$id", null));
+                foreach (var id in starting)
+                {
+                    command.Parameters["$id"].Value = id;
+                    if (command.ExecuteNonQuery() > 0)
+                    {
+                        started.Add(id);
+                    }
+                }
+
+                transaction.Commit();
+                return started;
+            });
+        }
+    }
 
     public void MarkReported(string id) => MarkReported([id]);
 

@@ -38,39 +38,84 @@ public sealed partial class DeviceAgent
         Pump();
     }
 
-    /// <summary>Starts whatever may start now; only ever the head of the line, so nothing overtakes.</summary>
-    private void Pump()
+    /// <summary>
+    /// Stores <paramref name="finished"/> (what just ended, if anything) and starts whatever may start now, marking it
+    /// running in the same transaction; only ever the head of the line, so nothing overtakes.
+    /// </summary>
+    private void Pump(RunResult? finished = null)
     {
         lock (_gate)
         {
-            while (!_shutdown.IsCancellationRequested && !_barrierActive && _waiting.Min is { } next)
+            var starting = new List<Assignment>();
+            while (!_shutdown.IsCancellationRequested && !_barrierActive && _waiting.Min is { } next
+                && (next.Parallel ? _activeParallel < _options.Capacity : _active == 0))
             {
-                if (next.Parallel ? _activeParallel >= _options.Capacity : _active > 0)
+                _waiting.Remove(next);
+                Occupy(next, +1);
+                starting.Add(next);
+            }
+
+            IReadOnlySet<string> started;
+            try
+            {
+                started = finished is null && starting.Count == 0 ? new HashSet<string>()
+                    : _store?.Advance(finished, [.. starting.Select(a => a.Id)]) ?? new HashSet<string>();
+            }
+            catch (Exception ex)
+            {
+                // Only the store can fail here: the finished row stays "running" for recovery, and nothing new starts
+                // (what was about to start waits in line for the next change).
+                _logger.LogError(ex, "Could not record the end of #{Id} or the start of what follows", finished?.Id ?? "(none)");
+                foreach (var assignment in starting)
                 {
-                    return;
+                    Occupy(assignment, -1);
+                    _waiting.Add(assignment);
                 }
 
-                _waiting.Remove(next);
-                _active++;
-                if (next.Parallel)
+                return;
+            }
+
+            if (finished is not null)
+            {
+                // Result stored (and what follows marked running), nothing reported or started yet.
+                FaultInjection.At("after-run");
+            }
+
+            foreach (var assignment in starting)
+            {
+                if (started.Contains(assignment.Id))
                 {
-                    _activeParallel++;
+                    // Registered under the lock, and a task removes itself under the same lock: shutdown sees every one.
+                    _tasks[assignment.Id] = Task.Run(() => ExecuteAsync(assignment));
                 }
                 else
                 {
-                    _barrierActive = true;
+                    _logger.LogWarning("#{Id} was not waiting to run any more; it was not started", assignment.Id);
+                    Occupy(assignment, -1);
                 }
-
-                // Registered under the lock, and a task removes itself under the same lock: shutdown sees every one.
-                _tasks[next.Id] = Task.Run(() => ExecuteAsync(next));
             }
         }
     }
 
+    /// <summary>Takes (+1) or frees (-1) the slot an assignment runs in; called under the gate.</summary>
+    private void Occupy(Assignment assignment, int delta)
+    {
+        _active += delta;
+        if (assignment.Parallel)
+        {
+            _activeParallel += delta;
+        }
+        else
+        {
+            _barrierActive = delta > 0;
+        }
+    }
+
+    /// <summary>Runs an assignment already marked running, then stores its result (with the start of what follows) and reports it.</summary>
     private async Task ExecuteAsync(Assignment assignment)
     {
         var cancellationToken = _shutdown.Token;
-        var finished = false;
+        RunResult? finished = null;
         try
         {
             finished = await RunOneAsync(assignment, cancellationToken).ConfigureAwait(false);
@@ -81,31 +126,23 @@ public sealed partial class DeviceAgent
         }
         catch (Exception ex)
         {
-            // Only the store can fail here (the handler's own failures are results); the row is left for recovery.
-            _logger.LogError(ex, "Could not record the run of #{Id} '{Text}'", assignment.Id, assignment.Text);
+            // Only sending "running" can fail here (the handler's own failures are results); the row is left for recovery.
+            _logger.LogError(ex, "Could not run #{Id} '{Text}'", assignment.Id, assignment.Text);
         }
         finally
         {
             // The slot is free before the hub hears the result: it hands over more work on that message.
             lock (_gate)
             {
-                _active--;
-                if (assignment.Parallel)
-                {
-                    _activeParallel--;
-                }
-                else
-                {
-                    _barrierActive = false;
-                }
+                Occupy(assignment, -1);
             }
 
-            Pump();
+            Pump(finished);
         }
 
         try
         {
-            if (finished && _store?.Get(assignment.Id) is { Status: AgentStore.Done } done)
+            if (finished is not null && _store?.Get(assignment.Id) is { Status: AgentStore.Done } done)
             {
                 await ReportAsync(done, cancellationToken).ConfigureAwait(false);
             }
@@ -127,46 +164,25 @@ public sealed partial class DeviceAgent
         }
     }
 
-    /// <summary>Runs one assignment; true once its result is stored.</summary>
-    private async Task<bool> RunOneAsync(Assignment assignment, CancellationToken cancellationToken)
+    /// <summary>Runs one assignment (already stored as running); its result, to be stored by the caller.</summary>
+    private async Task<RunResult> RunOneAsync(Assignment assignment, CancellationToken cancellationToken)
     {
-        if (_store is not { } store)
-        {
-            return false;
-        }
-
-        if (!store.MarkRunning(assignment.Id))
-        {
-            _logger.LogWarning("#{Id} was not waiting to run any more; it was not started", assignment.Id);
-            return false;
-        }
-
         FaultInjection.At("after-running");
         await SendAsync(new AgentMessage { Type = "running", Id = assignment.Id }, cancellationToken).ConfigureAwait(false);
         _logger.LogInformation("Running #{Id} (seq {Seq}, {Mode}) from {Sender}: {Text}", assignment.Id, assignment.Seq, assignment.Parallel ? "parallel" : "sequential", assignment.Sender, assignment.Text);
 
-        string outcome;
-        CommandResponse response;
-        string? reason;
         try
         {
             var result = await _run(assignment.Text, CommandOrigin.Remote(assignment.Sender), cancellationToken).ConfigureAwait(false);
-            response = ToResponse(result);
-            outcome = result.Succeeded ? "completed" : "failed";
-            reason = result.Succeeded ? null : result.Stderr;
+            return new RunResult(assignment.Id, result.Succeeded ? "completed" : "failed", ToResponse(result), result.Succeeded ? null : result.Stderr);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             // A row must never stay "running" because its handler threw: that is a failure, stated as one.
-            reason = $"Running '{assignment.Text}' on {_options.Device} failed unexpectedly: {ex.Message}";
+            var reason = $"Running '{assignment.Text}' on {_options.Device} failed unexpectedly: {ex.Message}";
             _logger.LogError(ex, "#{Id}: {Reason}", assignment.Id, reason);
-            response = CommandResponse.Fail(reason);
-            outcome = "failed";
+            return new RunResult(assignment.Id, "failed", CommandResponse.Fail(reason), reason);
         }
-
-        store.Finish(assignment.Id, outcome, response, reason);
-        FaultInjection.At("after-run");
-        return true;
     }
 
     private static CommandResponse ToResponse(CommandResult result) => new()
