@@ -67,7 +67,12 @@ internal sealed partial class CommandQueue
         ReadAsync<IReadOnlyDictionary<string, int>>(connection =>
         {
             var counts = new Dictionary<string, int>(StringComparer.Ordinal);
-            using var command = connection.Command("SELECT target_device, COUNT(*) FROM command_queue WHERE status <> 'done' AND target_device IS NOT NULL GROUP BY target_device;", null);
+            // From the counters (schema 4), not the rows: /devices costs the same at any depth.
+            using var command = connection.Command("""
+                SELECT target, SUM(n) FROM queue_counts
+                WHERE status IN ('pending', 'syncing', 'failed') AND target <> ''
+                GROUP BY target HAVING SUM(n) > 0;
+                """, null);
             using var reader = command.ExecuteReader();
             while (reader.Read())
             {

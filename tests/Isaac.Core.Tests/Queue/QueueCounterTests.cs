@@ -92,6 +92,10 @@ public sealed class QueueCounterTests : IDisposable
             {
                 Assert.Equal(counted.Where(c => c.Target == (target ?? "") && c.Status is "pending" or "syncing" or "failed").Sum(c => c.N), await queue.CountUndeliveredAsync(target));
             }
+
+            var waiting = counted.Where(c => c.Target != "" && c.Status is "pending" or "syncing" or "failed" && c.N > 0)
+                .GroupBy(c => c.Target).ToDictionary(g => g.Key, g => g.Sum(c => c.N));
+            Assert.Equal(waiting.OrderBy(w => w.Key), (await queue.CountWaitingByTargetAsync()).Select(w => KeyValuePair.Create(w.Key, (long)w.Value)).OrderBy(w => w.Key));
         }, iter: 40, threads: 1);
     }
 
