@@ -55,11 +55,15 @@ public sealed partial class DeviceAgent
                 starting.Add(next);
             }
 
+            if (finished is null && starting.Count == 0)
+            {
+                return;
+            }
+
             IReadOnlySet<string> started;
             try
             {
-                started = finished is null && starting.Count == 0 ? new HashSet<string>()
-                    : _store?.Advance(finished, [.. starting.Select(a => a.Id)]) ?? new HashSet<string>();
+                started = _store?.Advance(finished, [.. starting.Select(a => a.Id)]) ?? new HashSet<string>();
             }
             catch (Exception ex)
             {
