@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Reflection;
 
 namespace Isaac.Benchmarks;
 
@@ -56,4 +57,11 @@ internal static class Measure
 
         return samples.Select(s => new Samples(s)).ToArray();
     }
+}
+
+/// <summary>Paths the build recorded in the assembly (AssemblyMetadata items of the project file).</summary>
+internal static class BuildInfo
+{
+    public static string Get(string key) =>
+        typeof(BuildInfo).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == key).Value!;
 }

@@ -1,5 +1,5 @@
 // Isaac's dispatcher benchmarks, in one run on one machine, each against a floor measured in the same run.
-// Usage: dotnet run -c Release --project tools/Isaac.Benchmarks [-- --quick] [--only dispatch|startup|queue|hub|sync|shell]
+// Usage: dotnet run -c Release --project tools/Isaac.Benchmarks [-- --quick] [--only dispatch|startup|queue|enqueue|hub|sync|shell]
 // tools/run-benchmarks.sh also publishes the ReadyToRun isaac so that its start-up is measured too.
 using System.Diagnostics;
 using System.Globalization;
@@ -33,12 +33,12 @@ try
 
     if (Runs("startup"))
     {
-        await StartupBenchmarks.RunAsync(report, work, quick, Metadata("Hello"), Metadata("IsaacExe"), Path.Combine(Metadata("RepoRoot"), "artifacts", "publish", "isaac"));
+        await StartupBenchmarks.RunAsync(report, work, quick, BuildInfo.Get("Hello"), BuildInfo.Get("IsaacExe"), Path.Combine(BuildInfo.Get("RepoRoot"), "artifacts", "publish", "isaac"));
     }
 
-    if (Runs("queue"))
+    if (Runs("queue") || only is "enqueue")
     {
-        await QueueBenchmarks.RunAsync(report, work, quick);
+        await QueueBenchmarks.RunAsync(report, work, quick, enqueueOnly: only is "enqueue");
     }
 
     if (Runs("hub"))
@@ -53,7 +53,7 @@ try
 
     if (Runs("shell"))
     {
-        await ShellBenchmarks.RunAsync(report, work, quick, Metadata("IsaacExe"), Metadata("Hello"), Path.Combine(Metadata("RepoRoot"), "artifacts", "publish", "isaac"));
+        await ShellBenchmarks.RunAsync(report, work, quick, BuildInfo.Get("IsaacExe"), BuildInfo.Get("Hello"), Path.Combine(BuildInfo.Get("RepoRoot"), "artifacts", "publish", "isaac"));
     }
 }
 finally
@@ -68,7 +68,7 @@ async Task InProcessDispatchAsync()
 {
     var folder = Path.Combine(work, "manifests", "noop");
     Directory.CreateDirectory(Path.Combine(folder, "plugin"));
-    var pluginDir = Path.GetDirectoryName(Metadata("NoopPlugin"))!;
+    var pluginDir = Path.GetDirectoryName(BuildInfo.Get("NoopPlugin"))!;
     foreach (var file in Directory.GetFiles(pluginDir))
     {
         File.Copy(file, Path.Combine(folder, "plugin", Path.GetFileName(file)));
@@ -146,5 +146,3 @@ static async Task<string> RealPythonAsync()
     return output.ToString().Trim();
 }
 
-static string Metadata(string key) =>
-    typeof(Program).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == key).Value!;

@@ -3,23 +3,30 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Isaac.Core;
+using Isaac.Core.Manifests;
 using Isaac.Core.Queue;
+using Isaac.Core.Routing;
+using Isaac.Plugins;
 using Microsoft.Data.Sqlite;
 
 namespace Isaac.Benchmarks;
 
 /// <summary>
-/// The sender's durable queue on the product's path: routed commands for one device, queued exactly as DeviceRouter
-/// queues them (its backlog count, then the enqueue of the entry QueuedCommands builds), every commit on disk before
-/// it is reported. Floors and the persist-queue anchor are measured in the same run with the same durability.
+/// The sender's durable queue on the product's path: routed commands for one device, queued by DeviceRouter itself
+/// (no hub configured, so each route stops at the queue), every commit on disk before it is reported. Floors and the persist-queue anchor are measured in the same run with the same durability.
 /// </summary>
 internal static class QueueBenchmarks
 {
     private const string Device = "laptop2";
 
-    public static async Task RunAsync(Report report, string work, bool quick)
+    public static async Task RunAsync(Report report, string work, bool quick, bool enqueueOnly = false)
     {
         await EnqueueAsync(report, work, quick ? 500 : 2_000);
+        if (enqueueOnly)
+        {
+            return;
+        }
+
         await DepthAsync(report, work, quick ? 10_000 : 100_000, quick ? 50 : 200);
         await WritersAsync(report, work, quick ? 300 : 1_000);
     }
@@ -52,7 +59,7 @@ internal static class QueueBenchmarks
         var rows = new List<(string, Samples, Samples)>
         {
             ("bare single-row `INSERT`, autocommit (floor)", floor, floor),
-            ("`CommandQueue` on DeviceRouter's path (`CountUndeliveredAsync` + `EnqueueAsync`)", isaac, floor),
+            ("`DeviceRouter.RouteAsync` for a known command, no hub (queued)", isaac, floor),
         };
         string throughput = $"Throughput (from the summed latencies): bare {PerSecond(floor):N0}/s, Isaac {PerSecond(isaac):N0}/s";
         if (anchor is not null)
@@ -205,21 +212,16 @@ internal static class QueueBenchmarks
         return 0;
     }
 
-    // What DeviceRouter does for `!laptop2 /status N` when the sender knows /status: the backlog count, then the
-    // entry QueuedCommands.For builds (type, target, policy, metadata) with the route's unique key.
+    // The product's own path: `!laptop2 /sysinfo N` through DeviceRouter as a shell with no hub holds it, for a
+    // command the sender knows (so its manifest's queue policy and metadata are built, as for a real route).
+    private static readonly Lazy<Task<CommandCatalog>> _catalog = new(() =>
+        CommandCatalog.LoadAsync(new ManifestLoader(), [Path.Combine(BuildInfo.Get("RepoRoot"), "manifests")]));
+
     private static async Task<long> RouteAsync(CommandQueue queue, int i)
     {
-        _ = await queue.CountUndeliveredAsync(Device);
-        var metadata = new JsonObject { ["command"] = "status", ["tier"] = "read", ["manifest"] = "/home/me/isaac/manifests/status/command.yaml" };
-        var entry = new EnqueueRequest
-        {
-            Type = CommandType.DeviceRoute,
-            Text = $"/status {i}",
-            Target = Device,
-            Metadata = metadata.ToJsonString(),
-            UniqueKey = Guid.NewGuid().ToString("N"),
-        };
-        return (await queue.EnqueueAsync(entry)).Id;
+        var router = new DeviceRouter(await _catalog.Value, queue, hub: null, sync: null, connectivity: null);
+        var outcome = await router.RouteAsync(new RouteRequest { Target = Device, Text = $"/sysinfo {i}", UniqueKey = Guid.NewGuid().ToString("N") });
+        return outcome.QueuedId ?? throw new InvalidOperationException($"not queued: {outcome.Status} {outcome.Reason}");
     }
 
     private static async Task<(Samples Samples, TimeSpan Elapsed)> TimedAsync<T>(int count, Func<int, Task<T>> action)

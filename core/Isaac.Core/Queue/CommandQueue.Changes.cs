@@ -138,7 +138,6 @@ internal sealed partial class CommandQueue
             _disposed = true;
             _status?.OnCompleted();
             _status?.Dispose();
-            _insert?.Dispose();
             _store?.Dispose();
             _store = null;
         }

@@ -147,6 +147,60 @@ internal sealed partial class CommandQueue
             UPDATE queue_counts SET n = n - 1 WHERE target = COALESCE(OLD.target_device, '') AND status = 'dead';
         END;
         """,
+        // Version 5: an enqueue writes one WAL page fewer (issue 10: enqueue at persist-queue's cost). unique_key loses its
+        // UNIQUE index, which cost a page (at a random place: the keys are random) per enqueue and answered no query:
+        // the key is the hub's to check (it stores each (sender, key) once and answers a repeat with the first record),
+        // and nothing here looks a command up by it. SQLite cannot drop a column constraint, so the table is rebuilt (same
+        // rows and ids, so queue_counts and the id floor stay right); dropping it drops its indexes and triggers, which
+        // are created again unchanged.
+        """
+        CREATE TABLE command_queue_v5 (
+            id              INTEGER PRIMARY KEY,
+            queued_at       TEXT    NOT NULL,
+            command_type    TEXT    NOT NULL CHECK (command_type IN ('meta', 'shell', 'device_route')),
+            command_text    TEXT    NOT NULL,
+            target_device   TEXT,
+            retry_count     INTEGER NOT NULL DEFAULT 0,
+            last_retry_at   TEXT,
+            status          TEXT    NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'syncing', 'done', 'failed')),
+            error_message   TEXT,
+            metadata        TEXT,
+            unique_key      TEXT    NOT NULL,
+            parallel        INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT    NOT NULL,
+            claimed_at      TEXT,
+            completed_at    TEXT,
+            expires_at      TEXT,
+            coalesce_key    TEXT,
+            hub_id          TEXT
+        );
+        INSERT INTO command_queue_v5 SELECT * FROM command_queue ORDER BY id;
+        DROP TABLE command_queue;
+        ALTER TABLE command_queue_v5 RENAME TO command_queue;
+        CREATE INDEX ix_command_queue_waiting ON command_queue (target_device, id) WHERE status <> 'done';
+        CREATE INDEX ix_command_queue_failed ON command_queue (id) WHERE status = 'failed';
+        CREATE INDEX ix_command_queue_syncing ON command_queue (claimed_at) WHERE status = 'syncing';
+        CREATE INDEX ix_command_queue_done ON command_queue (completed_at) WHERE status = 'done';
+        CREATE INDEX ix_command_queue_coalesce ON command_queue (coalesce_key, target_device) WHERE coalesce_key IS NOT NULL;
+        CREATE TRIGGER tr_command_queue_insert AFTER INSERT ON command_queue BEGIN
+            INSERT INTO queue_counts (target, status, n) VALUES (COALESCE(NEW.target_device, ''), NEW.status, 1)
+                ON CONFLICT (target, status) DO UPDATE SET n = n + 1;
+        END;
+        CREATE TRIGGER tr_command_queue_update AFTER UPDATE OF status, target_device ON command_queue
+        WHEN OLD.status IS NOT NEW.status OR OLD.target_device IS NOT NEW.target_device BEGIN
+            UPDATE queue_counts SET n = n - 1 WHERE target = COALESCE(OLD.target_device, '') AND status = OLD.status;
+            INSERT INTO queue_counts (target, status, n) VALUES (COALESCE(NEW.target_device, ''), NEW.status, 1)
+                ON CONFLICT (target, status) DO UPDATE SET n = n + 1;
+        END;
+        CREATE TRIGGER tr_command_queue_delete AFTER DELETE ON command_queue BEGIN
+            UPDATE queue_counts SET n = n - 1 WHERE target = COALESCE(OLD.target_device, '') AND status = OLD.status;
+        END;
+        CREATE TRIGGER tr_command_queue_delete_last AFTER DELETE ON command_queue
+        WHEN OLD.id > COALESCE((SELECT MAX(id) FROM command_queue), 0) BEGIN
+            INSERT INTO queue_state (key, value) VALUES ('id_floor', OLD.id)
+                ON CONFLICT (key) DO UPDATE SET value = MAX(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER));
+        END;
+        """,
     ];
 
     /// <summary>How queue.db is recognised, upgraded and salvaged (see <see cref="SqliteStore"/>).</summary>

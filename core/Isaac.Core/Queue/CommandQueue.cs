@@ -22,7 +22,6 @@ internal sealed partial class CommandQueue : ICommandQueue, IAsyncDisposable
     private readonly ILogger _logger;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private SqliteStore? _store;
-    private SqliteCommand? _insert;
     private DateTimeOffset _lastPurge;
 
     public CommandQueue(string path, QueueOptions? options = null, TimeProvider? time = null, Random? random = null, ILogger<CommandQueue>? logger = null)
@@ -53,8 +52,11 @@ internal sealed partial class CommandQueue : ICommandQueue, IAsyncDisposable
                         transaction, ("$key", key), ("$target", request.Target))
                     : 0;
                 var id = Insert(connection, transaction, request, now);
-                var queued = connection.Scalar<long>($"SELECT COALESCE(SUM(n), 0) FROM queue_counts WHERE {Waiting};", transaction);
-                return new EnqueueResult(id, coalesced, queued > _options.SoftLimit);
+                using var counts = connection.Prepared(
+                    $"SELECT COALESCE(SUM(n), 0), COALESCE(SUM(n) FILTER (WHERE target = $target), 0) FROM queue_counts WHERE {Waiting};",
+                    transaction, ("$target", request.Target ?? "")).ExecuteReader();
+                counts.Read();
+                return new EnqueueResult(id, coalesced, counts.GetInt64(0) > _options.SoftLimit, (int)counts.GetInt64(1) - 1);
             }, cancellationToken).ConfigureAwait(false);
         }
         catch (StoreException ex) when (ex.Failure != StoreFailure.NotFlushed)
@@ -62,7 +64,7 @@ internal sealed partial class CommandQueue : ICommandQueue, IAsyncDisposable
             throw ex.NotQueued();
         }
 
-        _logger.LogInformation("Enqueued #{Id} ({Type}) for {Target}: {Text}; replaced {Coalesced}", result.Id, request.Type, request.Target ?? "this device", request.Text, result.Coalesced);
+        LogEnqueued(result.Id, request.Type, request.Target ?? "this device", request.Text, result.Coalesced);
         if (result.OverSoftLimit)
         {
             _logger.LogWarning("The queue holds more than its soft limit of {Limit} commands", _options.SoftLimit);
@@ -71,37 +73,20 @@ internal sealed partial class CommandQueue : ICommandQueue, IAsyncDisposable
         return result;
     }
 
-    // Prepared once per connection (a repaired store has a new one): enqueue is the hot path, and re-preparing the
-    // statement costs as much as the insert. The id rule (never reused) is explained with schema version 4.
-    private long Insert(SqliteConnection connection, SqliteTransaction transaction, EnqueueRequest request, DateTimeOffset now)
-    {
-        if (_insert?.Connection != connection)
-        {
-            _insert?.Dispose();
-            _insert = connection.Command("""
-                INSERT INTO command_queue (id, queued_at, command_type, command_text, target_device, metadata, unique_key, parallel, next_attempt_at, expires_at, coalesce_key)
-                VALUES (1 + MAX(COALESCE((SELECT MAX(id) FROM command_queue), 0), COALESCE((SELECT MAX(id) FROM dead_letter), 0),
-                        COALESCE((SELECT CAST(value AS INTEGER) FROM queue_state WHERE key = 'id_floor'), 0)),
-                    $now, $type, $text, $target, $metadata, $key, $parallel, $now, $expires, $coalesce)
-                RETURNING id;
-                """, transaction, ("$now", null), ("$type", null), ("$text", null), ("$target", null), ("$metadata", null), ("$key", null),
-                ("$parallel", null), ("$expires", null), ("$coalesce", null));
-            _insert.Prepare();
-        }
+    [LoggerMessage(LogLevel.Information, "Enqueued #{Id} ({Type}) for {Target}: {Text}; replaced {Coalesced}")]
+    private partial void LogEnqueued(long id, string type, string target, string text, int coalesced);
 
-        var values = _insert.Parameters;
-        values["$now"].Value = Iso.From(now);
-        values["$type"].Value = request.Type;
-        values["$text"].Value = request.Text;
-        values["$target"].Value = (object?)request.Target ?? DBNull.Value;
-        values["$metadata"].Value = (object?)request.Metadata ?? DBNull.Value;
-        values["$key"].Value = request.UniqueKey ?? Guid.NewGuid().ToString("N");
-        values["$parallel"].Value = request.Parallel;
-        values["$expires"].Value = request.TimeToLive is { } ttl ? Iso.From(now + ttl) : DBNull.Value;
-        values["$coalesce"].Value = (object?)request.CoalesceKey ?? DBNull.Value;
-        _insert.Transaction = transaction;
-        return (long)_insert.ExecuteScalar()!;
-    }
+    // The id rule (never reused) is explained with schema version 4.
+    private static long Insert(SqliteConnection connection, SqliteTransaction transaction, EnqueueRequest request, DateTimeOffset now) =>
+        (long)connection.Prepared("""
+            INSERT INTO command_queue (id, queued_at, command_type, command_text, target_device, metadata, unique_key, parallel, next_attempt_at, expires_at, coalesce_key)
+            VALUES (1 + MAX(COALESCE((SELECT MAX(id) FROM command_queue), 0), COALESCE((SELECT MAX(id) FROM dead_letter), 0),
+                    COALESCE((SELECT CAST(value AS INTEGER) FROM queue_state WHERE key = 'id_floor'), 0)),
+                $now, $type, $text, $target, $metadata, $key, $parallel, $now, $expires, $coalesce)
+            RETURNING id;
+            """, transaction, ("$now", Iso.From(now)), ("$type", request.Type), ("$text", request.Text), ("$target", request.Target),
+            ("$metadata", request.Metadata), ("$key", request.UniqueKey ?? Guid.NewGuid().ToString("N")), ("$parallel", request.Parallel),
+            ("$expires", request.TimeToLive is { } ttl ? Iso.From(now + ttl) : null), ("$coalesce", request.CoalesceKey)).ExecuteScalar()!;
 
     // The queue_counts statuses of commands not yet delivered.
     private const string Waiting = "status IN ('pending', 'syncing', 'failed')";
@@ -359,20 +344,6 @@ internal sealed partial class CommandQueue : ICommandQueue, IAsyncDisposable
                 ? new QueuedState("dead", null, final)
                 : new QueuedState("gone", null, null);
         }, cancellationToken);
-
-    /// <summary>Commands for <paramref name="target"/> not yet delivered: a new one waits behind them. Asked just before queuing one, so its errors say "not queued".</summary>
-    public async Task<int> CountUndeliveredAsync(string? target, CancellationToken cancellationToken = default)
-    {
-        try
-        {
-            return await ReadAsync(connection => (int)connection.Scalar<long>($"SELECT COALESCE(SUM(n), 0) FROM queue_counts WHERE target = $target AND {Waiting};", null, ("$target", target ?? "")),
-                cancellationToken).ConfigureAwait(false);
-        }
-        catch (StoreException ex)
-        {
-            throw ex.NotQueued();
-        }
-    }
 
     /// <summary>Commands that moved to the dead letters after <paramref name="since"/>, oldest first: what to tell the person about.</summary>
     public Task<IReadOnlyList<DeadLetter>> DeadSinceAsync(DateTimeOffset since, CancellationToken cancellationToken = default) =>

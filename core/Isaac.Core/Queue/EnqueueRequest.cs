@@ -41,7 +41,8 @@ internal sealed record EnqueueRequest
 /// <param name="Id">The new command's id.</param>
 /// <param name="Coalesced">Older queued commands it replaced.</param>
 /// <param name="OverSoftLimit">The queue now holds more than <see cref="QueueOptions.SoftLimit"/> commands.</param>
-internal sealed record EnqueueResult(long Id, int Coalesced, bool OverSoftLimit);
+/// <param name="Ahead">Undelivered commands for the same target queued before it (read in the same transaction).</param>
+internal sealed record EnqueueResult(long Id, int Coalesced, bool OverSoftLimit, int Ahead);
 
 /// <summary>A command claimed for delivery (now "syncing").</summary>
 internal sealed record ClaimedCommand(long Id, string Type, string Text, string? Target, string UniqueKey, bool Parallel, int Attempts, string? Metadata);

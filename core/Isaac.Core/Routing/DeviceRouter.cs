@@ -42,14 +42,14 @@ internal sealed class DeviceRouter(CommandCatalog catalog, CommandQueue queue, H
             return Refused(request, "no hub is configured (ISAAC_HUB)", known);
         }
 
-        var ahead = await queue.CountUndeliveredAsync(request.Target, cancellationToken).ConfigureAwait(false);
         if (hub is null || sync is null)
         {
-            return Queued((await queue.EnqueueAsync(entry, cancellationToken).ConfigureAwait(false)).Id, ahead, "no hub is configured (ISAAC_HUB)");
+            var queued = await queue.EnqueueAsync(entry, cancellationToken).ConfigureAwait(false);
+            return Queued(queued.Id, queued.Ahead, "no hub is configured (ISAAC_HUB)");
         }
 
         sync.TypedNow(request.UniqueKey);
-        var id = (await queue.EnqueueAsync(entry, cancellationToken).ConfigureAwait(false)).Id;
+        var (id, _, _, ahead) = await queue.EnqueueAsync(entry, cancellationToken).ConfigureAwait(false);
         var outcome = await DeliverAsync(sync, request, id, ahead, mayWait, known, cancellationToken).ConfigureAwait(false);
         if (outcome.Status != RouteStatus.Accepted)
         {

@@ -9,26 +9,30 @@ namespace Isaac.Core.Tests.Support;
 /// </summary>
 internal static class WalCommits
 {
-    public static int Count(string wal)
+    public static int Count(string wal) => Read(wal).Commits;
+
+    /// <summary>The committed transactions and the pages (frames) they wrote.</summary>
+    public static (int Commits, int Frames) Read(string wal)
     {
         if (!File.Exists(wal))
         {
-            return 0;
+            return (0, 0);
         }
 
         using var file = new FileStream(wal, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
         var header = new byte[32];
         if (file.Read(header, 0, header.Length) < header.Length)
         {
-            return 0;
+            return (0, 0);
         }
 
         var pageSize = (int)BinaryPrimitives.ReadUInt32BigEndian(header.AsSpan(8));
         var salt = header.AsSpan(16, 8).ToArray();
         var frame = new byte[24];
-        var commits = 0;
+        var (commits, frames) = (0, 0);
         while (file.Read(frame, 0, frame.Length) == frame.Length && frame.AsSpan(8, 8).SequenceEqual(salt))
         {
+            frames++;
             if (BinaryPrimitives.ReadUInt32BigEndian(frame.AsSpan(4)) != 0)
             {
                 commits++;
@@ -37,6 +41,6 @@ internal static class WalCommits
             file.Seek(pageSize, SeekOrigin.Current);
         }
 
-        return commits;
+        return (commits, frames);
     }
 }
