@@ -1,5 +1,5 @@
 // Isaac's dispatcher benchmarks, in one run on one machine, each against a floor measured in the same run.
-// Usage: dotnet run -c Release --project tools/Isaac.Benchmarks [-- --quick] [--only dispatch|startup|queue|enqueue|hub|sync|shell]
+// Usage: dotnet run -c Release --project tools/Isaac.Benchmarks [-- --quick] [--only dispatch|startup|queue|enqueue|writers|hub|sync|shell]
 // tools/run-benchmarks.sh also publishes the ReadyToRun isaac so that its start-up is measured too.
 using System.Diagnostics;
 using System.Globalization;
@@ -36,9 +36,9 @@ try
         await StartupBenchmarks.RunAsync(report, work, quick, BuildInfo.Get("Hello"), BuildInfo.Get("IsaacExe"), Path.Combine(BuildInfo.Get("RepoRoot"), "artifacts", "publish", "isaac"));
     }
 
-    if (Runs("queue") || only is "enqueue")
+    if (Runs("queue") || only is "enqueue" or "writers")
     {
-        await QueueBenchmarks.RunAsync(report, work, quick, enqueueOnly: only is "enqueue");
+        await QueueBenchmarks.RunAsync(report, work, quick, only is "queue" ? null : only);
     }
 
     if (Runs("hub"))

@@ -19,16 +19,23 @@ internal static class QueueBenchmarks
 {
     private const string Device = "laptop2";
 
-    public static async Task RunAsync(Report report, string work, bool quick, bool enqueueOnly = false)
+    /// <summary>All of it, or one <paramref name="part"/>: "enqueue" or "writers".</summary>
+    public static async Task RunAsync(Report report, string work, bool quick, string? part = null)
     {
-        await EnqueueAsync(report, work, quick ? 500 : 2_000);
-        if (enqueueOnly)
+        if (part is null or "enqueue")
         {
-            return;
+            await EnqueueAsync(report, work, quick ? 500 : 2_000);
         }
 
-        await DepthAsync(report, work, quick ? 10_000 : 100_000, quick ? 50 : 200);
-        await WritersAsync(report, work, quick ? 300 : 1_000);
+        if (part is null)
+        {
+            await DepthAsync(report, work, quick ? 10_000 : 100_000, quick ? 50 : 200);
+        }
+
+        if (part is null or "writers")
+        {
+            await WritersAsync(report, work, quick ? 300 : 1_000);
+        }
     }
 
     // Enqueue against a bare INSERT loop and persist-queue 0.5.1's SQLiteAckQueue.put(), all WAL with an fsync per

@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 
 namespace Isaac.Core.Internal;
 
-/// <summary>The one SQLite call Microsoft.Data.Sqlite and SQLitePCLRaw do not expose: a custom busy handler.</summary>
+/// <summary>What Microsoft.Data.Sqlite, SQLitePCLRaw and .NET do not expose: a custom busy handler, fdatasync and a sub-millisecond sleep.</summary>
 internal static unsafe partial class SqliteNative
 {
     /// <summary>Installs <paramref name="busy"/> (count of tries so far → keep waiting) on the connection; it replaces busy_timeout.</summary>
@@ -45,6 +45,21 @@ internal static unsafe partial class SqliteNative
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial int fdatasync(int fd);
+
+    /// <summary>Sleeps about <paramref name="microseconds"/> (Thread.Sleep's unit is the millisecond).</summary>
+    public static void Nap(int microseconds)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            Thread.Sleep(Math.Max(1, microseconds / 1_000));
+            return;
+        }
+
+        _ = usleep((uint)microseconds);
+    }
+
+    [LibraryImport("libc")]
+    private static partial int usleep(uint microseconds);
 
     [LibraryImport("e_sqlite3")]
     private static partial int sqlite3_busy_handler(nint db, delegate* unmanaged[Cdecl]<nint, int, int> callback, nint argument);
