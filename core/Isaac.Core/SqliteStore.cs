@@ -136,6 +136,24 @@ public sealed class SqliteStore : IDisposable
     }
 
     /// <summary>
+    /// Runs <paramref name="work"/> in a write transaction taken up front (BEGIN IMMEDIATE: two processes never deadlock
+    /// upgrading read locks), commits it, and returns once the commit is on disk (with group commit, by <see cref="Flush"/>
+    /// after the write lock is released). Damage is handled as by <see cref="Run{T}"/>: the work may run again.
+    /// </summary>
+    public T Write<T>(Func<SqliteConnection, SqliteTransaction, T> work)
+    {
+        var result = Run(connection =>
+        {
+            using var transaction = connection.BeginTransaction(deferred: false);
+            var value = work(connection, transaction);
+            transaction.Commit();
+            return value;
+        });
+        Flush();
+        return result;
+    }
+
+    /// <summary>
     /// Runs <paramref name="work"/> on the connection. Damage met on the way is repaired (the file checked again, and
     /// rescued if it is damaged) and the work run again, at most twice; any other SQLite error becomes a
     /// <see cref="StoreException"/>. The work must be safe to repeat: a transaction that failed was rolled back.

@@ -27,7 +27,8 @@ namespace Isaac.Benchmarks;
 /// </summary>
 internal static class HubBenchmarks
 {
-    public static async Task RunAsync(Report report, string work, bool quick)
+    /// <summary>All of it, or with <paramref name="replayOnly"/> the no-op replay alone (for profiling).</summary>
+    public static async Task RunAsync(Report report, string work, bool quick, bool replayOnly = false)
     {
         var count = 1_000;
         var fsyncs = FsyncRate(Path.Combine(work, "fsync.db"), 1_000);
@@ -35,6 +36,10 @@ internal static class HubBenchmarks
         // (a) the no-op in-process handler: the delivery path alone.
         var noop = await ReplayAsync(work, "noop", count, _ => (text, _, _) => Task.FromResult(new CommandResult { Command = "noop", Stdout = text }));
         await Console.Error.WriteLineAsync($"replay, no-op handler: {count / noop.Elapsed.TotalSeconds:N0} routed commands/s end to end ({noop.Elapsed.TotalSeconds:0.00} s); /health {noop.Health:N0}/s; fsync {fsyncs:N0} tx/s");
+        if (replayOnly)
+        {
+            return;
+        }
 
         // (c) a Python script handler through the product's dispatcher: the real out-of-process path.
         // python3 as found on PATH, by the product and by the floor alike; the real interpreter's folder goes first,

@@ -1,5 +1,5 @@
 // Isaac's dispatcher benchmarks, in one run on one machine, each against a floor measured in the same run.
-// Usage: dotnet run -c Release --project tools/Isaac.Benchmarks [-- --quick] [--only dispatch|startup|queue|enqueue|writers|hub|sync|shell]
+// Usage: dotnet run -c Release --project tools/Isaac.Benchmarks [-- --quick] [--only dispatch|startup|queue|enqueue|writers|hub|replay|sync|shell]
 // tools/run-benchmarks.sh also publishes the ReadyToRun isaac so that its start-up is measured too.
 using System.Diagnostics;
 using System.Globalization;
@@ -41,9 +41,9 @@ try
         await QueueBenchmarks.RunAsync(report, work, quick, only is "queue" ? null : only);
     }
 
-    if (Runs("hub"))
+    if (Runs("hub") || only is "replay")
     {
-        await HubBenchmarks.RunAsync(report, work, quick);
+        await HubBenchmarks.RunAsync(report, work, quick, replayOnly: only is "replay");
     }
 
     if (Runs("sync"))

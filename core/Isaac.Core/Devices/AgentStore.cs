@@ -83,7 +83,7 @@ internal sealed class AgentStore : IDisposable
     /// <summary>Opens agent.db, creating, upgrading or (when it is damaged) rescuing it; see <see cref="SqliteStore"/>.</summary>
     /// <exception cref="StoreException">The file cannot be used (read-only, not Isaac's, from a newer Isaac…).</exception>
     public AgentStore(string path, ILogger? logger = null) =>
-        _store = SqliteStore.Open(path, Schema, TimeSpan.FromSeconds(10), logger: logger);
+        _store = SqliteStore.Open(path, Schema, TimeSpan.FromSeconds(10), logger: logger, groupCommit: true);
 
     /// <summary>How agent.db is recognised, upgraded and salvaged.</summary>
     internal static StoreSchema Schema { get; } = new()
@@ -126,9 +126,8 @@ internal sealed class AgentStore : IDisposable
     {
         lock (_gate)
         {
-            return _store.Run(connection =>
+            return _store.Write((connection, transaction) =>
             {
-                using var transaction = connection.BeginTransaction(deferred: false);
                 using var command = connection.Command(
                     "INSERT OR IGNORE INTO assignments (id, sender, text, status, seq, parallel, received_at) VALUES ($id, $sender, $text, 'received', $seq, $parallel, $now) RETURNING rowid;",
                     transaction, ("$id", null), ("$sender", null), ("$text", null), ("$seq", null), ("$parallel", null),
@@ -147,7 +146,6 @@ internal sealed class AgentStore : IDisposable
                         : null);
                 }
 
-                transaction.Commit();
                 return stored;
             });
         }
@@ -173,9 +171,8 @@ internal sealed class AgentStore : IDisposable
     {
         lock (_gate)
         {
-            return _store.Run(connection =>
+            return _store.Write((connection, transaction) =>
             {
-                using var transaction = connection.BeginTransaction(deferred: false);
                 if (finished is { } done)
                 {
                     connection.Execute(
@@ -195,7 +192,6 @@ internal sealed class AgentStore : IDisposable
                     }
                 }
 
-                transaction.Commit();
                 return started;
             });
         }
@@ -211,9 +207,8 @@ internal sealed class AgentStore : IDisposable
     {
         lock (_gate)
         {
-            _store.Run(connection =>
+            _store.Write((connection, transaction) =>
             {
-                using var transaction = connection.BeginTransaction(deferred: false);
                 using var command = connection.Command("UPDATE assignments SET reported = 1 WHERE id = $id AND status = 'done';", transaction, ("$id", null));
                 foreach (var id in ids)
                 {
@@ -221,7 +216,6 @@ internal sealed class AgentStore : IDisposable
                     command.ExecuteNonQuery();
                 }
 
-                transaction.Commit();
                 return 0;
             });
         }
@@ -268,7 +262,7 @@ internal sealed class AgentStore : IDisposable
     {
         lock (_gate)
         {
-            return _store.Run(connection => connection.Execute(sql, null, parameters));
+            return _store.Write((connection, transaction) => connection.Execute(sql, transaction, parameters));
         }
     }
 }

@@ -11,8 +11,8 @@ internal sealed record Housekeeping(int Reset, int Purged);
 internal sealed partial class CommandQueue
 {
     /// <summary>
-    /// Runs <paramref name="work"/> in a BEGIN IMMEDIATE transaction (the write lock is taken at once, so two processes
-    /// never deadlock upgrading read locks), and returns once the commit is on disk. Damage met on the way is repaired and the work run again (it was rolled back).
+    /// Runs <paramref name="work"/> in a write transaction (<see cref="SqliteStore.Write{T}"/>) and returns once the commit
+    /// is on disk; a watched status is published after that. Damage met on the way is repaired and the work run again (it was rolled back).
     /// </summary>
     private async Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, DateTimeOffset, T> work, CancellationToken cancellationToken)
     {
@@ -20,21 +20,16 @@ internal sealed partial class CommandQueue
         try
         {
             var store = EnsureOpen();
-            var written = store.Run(connection =>
+            var written = store.Write((connection, transaction) => work(connection, transaction, _time.GetUtcNow()));
+            if (_status is not null)
             {
-                T result;
-                using (var transaction = connection.BeginTransaction(deferred: false))
+                store.Run(connection =>
                 {
-                    result = work(connection, transaction, _time.GetUtcNow());
-                    transaction.Commit();
-                }
+                    PublishIfWatched(connection);
+                    return 0;
+                });
+            }
 
-                PublishIfWatched(connection);
-                return result;
-            });
-
-            // Durable before it is reported: the fsync runs after SQLite released the write lock (group commit).
-            store.Flush();
             return written;
         }
         finally
@@ -88,9 +83,15 @@ internal sealed partial class CommandQueue
         var reset = connection.Execute("UPDATE command_queue SET status = 'pending', claimed_at = NULL WHERE status = 'syncing' AND claimed_at < $cutoff;",
             transaction, ("$cutoff", Iso.From(now - _options.StaleSyncingAfter)));
         var purgeDue = now - _lastPurge >= TimeSpan.FromDays(1);
-        var purged = purgeDue
-            ? connection.Execute("DELETE FROM command_queue WHERE status = 'done' AND completed_at < $cutoff;", transaction, ("$cutoff", Iso.From(now - _options.DoneRetention)))
-            : 0;
+        var purged = 0;
+        if (purgeDue)
+        {
+            // Routed results the person has seen go the way of delivered commands (through ix_routed_at: old rows only).
+            var cutoff = Iso.From(now - _options.DoneRetention);
+            purged = connection.Execute("DELETE FROM command_queue WHERE status = 'done' AND completed_at < $cutoff;", transaction, ("$cutoff", cutoff));
+            connection.Execute("DELETE FROM routed WHERE routed_at < $cutoff AND shown = 1;", transaction, ("$cutoff", cutoff));
+        }
+
         transaction.Commit();
         if (purgeDue)
         {

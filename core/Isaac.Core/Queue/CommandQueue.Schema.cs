@@ -147,7 +147,8 @@ internal sealed partial class CommandQueue
             UPDATE queue_counts SET n = n - 1 WHERE target = COALESCE(OLD.target_device, '') AND status = 'dead';
         END;
         """,
-        // Version 5: an enqueue writes one WAL page fewer (issue 10: enqueue at persist-queue's cost). unique_key loses its
+        // Version 5: an enqueue writes one WAL page fewer (issue 10: enqueue at persist-queue's cost), and the result
+        // inbox's questions (what is still open, what arrived unshown, the newest first) are index seeks, not scans. unique_key loses its
         // UNIQUE index, which cost a page (at a random place: the keys are random) per enqueue and answered no query:
         // the key is the hub's to check (it stores each (sender, key) once and answers a repeat with the first record),
         // and nothing here looks a command up by it. SQLite cannot drop a column constraint, so the table is rebuilt (same
@@ -200,6 +201,10 @@ internal sealed partial class CommandQueue
             INSERT INTO queue_state (key, value) VALUES ('id_floor', OLD.id)
                 ON CONFLICT (key) DO UPDATE SET value = MAX(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER));
         END;
+        DROP INDEX ix_routed_status;
+        CREATE INDEX ix_routed_at ON routed (routed_at);
+        CREATE INDEX ix_routed_open ON routed (routed_at) WHERE status NOT IN ('completed', 'failed', 'rejected', 'in_doubt');
+        CREATE INDEX ix_routed_unshown ON routed (updated_at) WHERE shown = 0 AND status IN ('completed', 'failed', 'rejected', 'in_doubt');
         """,
     ];
 

@@ -6,7 +6,7 @@ using Isaac.Plugins;
 namespace Isaac.Core.Routing;
 
 /// <summary>Watches routed commands whose results were still to come and announces each as it arrives.</summary>
-internal sealed class ResultInbox(CommandQueue queue, HubClient hub, Action<string> announce) : IAsyncDisposable
+internal sealed class ResultInbox(CommandQueue queue, HubClient hub, Action<string> announce, TimeProvider? time = null) : IAsyncDisposable
 {
     private static readonly TimeSpan _interval = TimeSpan.FromSeconds(2);
 
@@ -14,13 +14,19 @@ internal sealed class ResultInbox(CommandQueue queue, HubClient hub, Action<stri
 
     public void Start()
     {
-        _loop ??= new BackgroundLoop("result inbox", PassAsync);
+        if (_loop is null)
+        {
+            _loop = new BackgroundLoop("result inbox", PassAsync, time);
+            queue.ResultsAwaited += _loop.Wake;
+        }
+
         _loop.Start();
     }
 
     // One long-poll for the results of up to 1,000 open routed commands: it returns as soon as any is final, and
     // everything it brings is stored in one transaction. The wait is short so that commands routed meanwhile join
-    // the next poll soon.
+    // the next poll soon; with nothing open the loop sleeps until this process routes something (ResultsAwaited), or
+    // for the interval, when another process's sync may have delivered commands of ours.
     private async Task<TimeSpan> PassAsync(CancellationToken cancellationToken)
     {
         var open = await queue.ListUnfinishedRoutedAsync(MaxPerPoll, cancellationToken).ConfigureAwait(false);
@@ -69,6 +75,7 @@ internal sealed class ResultInbox(CommandQueue queue, HubClient hub, Action<stri
     {
         if (_loop is { } loop)
         {
+            queue.ResultsAwaited -= loop.Wake;
             await loop.DisposeAsync().ConfigureAwait(false);
         }
     }

@@ -126,6 +126,9 @@ public sealed class QueueCounterTests : IDisposable
             ["claim head"] = Plan(connection, CommandQueue.HeadSql),
             ["list waiting"] = Plan(connection, CommandQueue.WaitingListSql),
             ["list failed"] = Plan(connection, CommandQueue.FailedListSql),
+            ["routed recent"] = Plan(connection, CommandQueue.RecentRoutedSql),
+            ["routed open"] = Plan(connection, CommandQueue.OpenRoutedSql),
+            ["routed arrived"] = Plan(connection, CommandQueue.ArrivedSql),
         };
 
         // Assert
@@ -135,6 +138,10 @@ public sealed class QueueCounterTests : IDisposable
         Assert.Contains("SEARCH command_queue USING INDEX ix_command_queue_waiting (target_device=?)", plans["list waiting"]);
         Assert.Contains("ix_command_queue_failed", plans["list failed"]);
         Assert.DoesNotContain("TEMP B-TREE", plans["claim head"]);
+        Assert.All(plans, plan => Assert.DoesNotContain("SCAN routed\n", plan.Value + "\n"));
+        Assert.Contains("ix_routed_at", plans["routed recent"]);
+        Assert.Contains("ix_routed_open", plans["routed open"]);
+        Assert.Contains("ix_routed_unshown", plans["routed arrived"]);
     }
 
     [Fact]
