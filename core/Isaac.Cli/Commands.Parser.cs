@@ -22,13 +22,19 @@ internal static partial class Commands
 
         var urls = new Option<string>("--urls") { Description = "Where the hub listens. Loopback only by default.", DefaultValueFactory = _ => "http://127.0.0.1:5080" };
         var data = new Option<string?>("--data") { Description = "The hub's data folder (default <ISAAC_HOME>/hub).", Recursive = true };
-        var hubCommand = new Command("hub", "Run the hub that carries commands between devices.") { urls, data };
-        hubCommand.SetAction(parse => HubAsync(Settings(parse), parse.GetValue(urls)!, parse.GetValue(data)));
+        var store = new Option<string?>("--store") { Description = "A PostgreSQL connection string (Host=…;Database=…) to keep the hub's state in, shared by any number of hubs (default: SQLite in --data; config.yaml: store).", Recursive = true };
+        var hubCommand = new Command("hub", "Run the hub that carries commands between devices.") { urls, data, store };
+        hubCommand.SetAction(parse => HubAsync(Settings(parse), parse.GetValue(urls)!, parse.GetValue(data), parse.GetValue(store)));
         var deviceName = new Argument<string>("name") { Description = "The device's name, as others will route to it (!name ...)." };
         var replace = new Option<bool>("--replace") { Description = "Issue a new token for a device that exists (the old one stops working)." };
         var addDevice = new Command("add-device", "Register a device with the hub and print its token (shown once).") { deviceName, replace };
-        addDevice.SetAction(parse => AddDevice(Settings(parse), parse.GetValue(data), parse.GetValue(deviceName)!, parse.GetValue(replace)));
+        addDevice.SetAction(parse => AddDevice(Settings(parse), parse.GetValue(data), parse.GetValue(store), parse.GetValue(deviceName)!, parse.GetValue(replace)));
         hubCommand.Subcommands.Add(addDevice);
+        var from = new Option<string>("--from") { Description = "The SQLite hub's data folder (or its hub.db).", Required = true };
+        var to = new Option<string>("--to") { Description = "The PostgreSQL connection string to move it to (an empty hub database).", Required = true };
+        var migrate = new Command("migrate", "Move a SQLite hub's whole state into PostgreSQL and check the counts.") { from, to };
+        migrate.SetAction(parse => MigrateHub(parse.GetValue(from)!, parse.GetValue(to)!));
+        hubCommand.Subcommands.Add(migrate);
 
         var capacity = new Option<int>("--capacity") { Description = "Routed commands run at once; more are rejected as busy.", DefaultValueFactory = _ => 4 };
         var agent = new Command("agent", "Serve commands that other devices route here, without a prompt (needs ISAAC_HUB and ISAAC_TOKEN).") { capacity };

@@ -2,28 +2,149 @@ using System.Collections.Concurrent;
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
+using System.Threading.Channels;
 using Isaac.Core.Wire;
 using Isaac.Hub.Internal;
 using Isaac.Plugins;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Isaac.Hub;
 
 /// <summary>
 /// Connected device agents (docs/hub-protocol.md): one lease per device, presence by heartbeat deadline, commands
-/// handed out in sequence order within the agent's window, and what the agents report recorded.
+/// handed out in sequence order within the agent's window, and what the agents report recorded. With a shared store
+/// the lease is also a row (<see cref="IHubStore.TryLease"/>), so it holds across hubs; other hubs' hints arrive by
+/// <see cref="IHubStore.ListenAsync"/> and a poll every <see cref="HubOptions.PollInterval"/> catches any hint lost.
 /// </summary>
-internal sealed class AgentHub(HubStore store, HubOptions options, TimeProvider time, ILogger<AgentHub> logger)
+internal sealed class AgentHub(IHubStore store, HubOptions options, TimeProvider time, ILogger<AgentHub> logger) : IHostedService
 {
     private readonly ConcurrentDictionary<string, AgentSession> _leases = new(StringComparer.Ordinal);
     private readonly ChangeSignals _changes = new();
+    private readonly Channel<string> _wake = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly CancellationTokenSource _stopping = new();
+    private Task _loops = Task.CompletedTask;
+
+    /// <summary>This hub process in the presence rows of a shared store.</summary>
+    public string Node { get; } = $"{Environment.MachineName}/{Environment.ProcessId}/{Guid.NewGuid().ToString("N")[..8]}";
 
     // When each device's last agent connection ended (absent: not since the hub started), for HolderGrace.
     private readonly ConcurrentDictionary<string, DateTimeOffset> _left = new(StringComparer.Ordinal);
     private readonly DateTimeOffset _started = time.GetUtcNow();
 
-    /// <summary>Whether an agent holds the device's lease.</summary>
-    public bool IsOnline(string device) => _leases.ContainsKey(device);
+    /// <summary>Whether an agent holds the device's lease, here or at another hub sharing the store.</summary>
+    public bool IsOnline(string device) => _leases.ContainsKey(device) || store.IsLeased(device, time.GetUtcNow());
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _loops = Task.WhenAll(ListenLoopAsync(_stopping.Token), PollLoopAsync(_stopping.Token), WakeLoopAsync(_stopping.Token));
+        return Task.CompletedTask;
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        _wake.Writer.TryComplete();
+        await _loops.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    // Hints from other hubs: new work for a device (woken by the wake loop, never on the listener's thread) or a
+    // command whose record changed (its long-polls here read it again).
+    private async Task ListenLoopAsync(CancellationToken stopping)
+    {
+        while (!stopping.IsCancellationRequested)
+        {
+            try
+            {
+                await store.ListenAsync(signal =>
+                {
+                    if (signal.Device is { } device && _leases.ContainsKey(device))
+                    {
+                        _wake.Writer.TryWrite(device);
+                    }
+
+                    if (signal.Command is { } id)
+                    {
+                        Changed(id);
+                    }
+                }, stopping).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                // Until it listens again the poll below delivers: a lost hint costs latency, never a command.
+                logger.LogWarning("Lost the store's notifications ({Reason}); polling every {Ms} ms until they are back", ex.Message.Split('\n')[0], (int)options.PollInterval.TotalMilliseconds);
+                await Idle(options.ListenRetry, stopping).ConfigureAwait(false);
+            }
+        }
+    }
+
+    // The bounded fallback and the presence heartbeat: renews this hub's leases (dropping a session whose lease
+    // another hub took after it expired) and offers waiting work to its devices, whether or not a hint came.
+    private async Task PollLoopAsync(CancellationToken stopping)
+    {
+        var renewed = DateTimeOffset.MinValue;
+        while (!stopping.IsCancellationRequested)
+        {
+            await Idle(options.PollInterval, stopping).ConfigureAwait(false);
+            try
+            {
+                var now = time.GetUtcNow();
+                if (now - renewed >= options.PresenceLease / 3)
+                {
+                    var held = store.Renew(Node, now + options.PresenceLease);
+                    renewed = now;
+                    foreach (var (device, session) in _leases)
+                    {
+                        if (!held.Contains(device) && session.Leased)
+                        {
+                            logger.LogWarning("Device {Device}: another hub took its lease (this hub missed renewing it); dropping this connection", device);
+                            session.Abort();
+                        }
+                    }
+                }
+
+                foreach (var device in store.Waiting(Node))
+                {
+                    _wake.Writer.TryWrite(device);
+                }
+            }
+            catch (Exception ex) when (!stopping.IsCancellationRequested)
+            {
+                logger.LogWarning("Could not renew leases or look for waiting work ({Reason}); trying again in {Ms} ms", ex.Message.Split('\n')[0], (int)options.PollInterval.TotalMilliseconds);
+            }
+        }
+    }
+
+    private async Task WakeLoopAsync(CancellationToken stopping)
+    {
+        try
+        {
+            await foreach (var device in _wake.Reader.ReadAllAsync(stopping).ConfigureAwait(false))
+            {
+                await OfferAsync(device, stopping).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            // the hub is stopping
+        }
+    }
+
+    private async Task Idle(TimeSpan delay, CancellationToken stopping)
+    {
+        try
+        {
+            await Task.Delay(delay, time, stopping).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            // the loops end at their next check
+        }
+    }
 
     /// <summary>Long-poll waiters subscribe here before they read a command, so no change slips between read and wait.</summary>
     public ChangeSignals.Subscription Subscribe(string id) => _changes.Subscribe(id);
@@ -51,6 +172,15 @@ internal sealed class AgentHub(HubStore store, HubOptions options, TimeProvider 
             return false;
         }
 
+        var now = time.GetUtcNow();
+        if (!store.TryLease(device, Node, now + options.PresenceLease, now))
+        {
+            _leases.TryRemove(KeyValuePair.Create(device, session));
+            logger.LogWarning("Device {Device} is served by another hub; a second agent connection was refused", device);
+            return false;
+        }
+
+        session.Leased = true;
         try
         {
             using var socket = await accept().ConfigureAwait(false);
@@ -61,6 +191,7 @@ internal sealed class AgentHub(HubStore store, HubOptions options, TimeProvider 
         {
             _leases.TryRemove(KeyValuePair.Create(device, session));
             _left[device] = time.GetUtcNow();
+            store.Release(device, Node);
             store.Touch(device);
             logger.LogInformation("Device {Device} is offline", device);
         }
@@ -382,6 +513,9 @@ internal sealed class AgentHub(HubStore store, HubOptions options, TimeProvider 
 
         /// <summary>How often the agent promised to ping; the hub's default until its hello says.</summary>
         public required TimeSpan Heartbeat { get; set; }
+
+        /// <summary>Whether the store's presence lease was taken for this connection.</summary>
+        public bool Leased { get; set; }
 
         /// <summary>Whether the agent's hello has arrived.</summary>
         public bool Greeted { get; set; }

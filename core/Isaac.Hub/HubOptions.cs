@@ -6,6 +6,28 @@ public sealed record HubOptions
     /// <summary>Where hub.db lives. The default is <c>&lt;ISAAC_HOME&gt;/hub</c> (set by the caller).</summary>
     public required string DataDirectory { get; init; }
 
+    /// <summary>
+    /// A PostgreSQL connection string (<c>Host=…;Database=…</c>): the hub keeps its state there instead of in hub.db,
+    /// and any number of hubs given the same one share it (docs/scale-out.md). The default is null: SQLite in
+    /// <see cref="DataDirectory"/>.
+    /// </summary>
+    public string? Store { get; init; }
+
+    /// <summary>
+    /// How long a hub's claim on a connected device lasts in a shared store without renewal; a hub that dies loses
+    /// its devices to the other hubs after this. Renewed every third of it. The default is 10 s.
+    /// </summary>
+    public TimeSpan PresenceLease { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// The bound on a lost LISTEN/NOTIFY hint: this often the hub looks for waiting work of its devices, and
+    /// long-polls read their command again. The default is 1 s.
+    /// </summary>
+    public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long the hub waits before listening again after its LISTEN connection broke. The default is 1 s.</summary>
+    public TimeSpan ListenRetry { get; init; } = TimeSpan.FromSeconds(1);
+
     /// <summary>Addresses to listen on. The default is loopback only.</summary>
     public string Urls { get; init; } = "http://127.0.0.1:5080";
 

@@ -36,8 +36,9 @@ public static class HubServer
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(time ?? TimeProvider.System);
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(2));
-        builder.Services.AddSingleton(_ => new HubStore(options.DataDirectory, time));
+        builder.Services.AddSingleton(_ => HubStores.Open(options, time));
         builder.Services.AddSingleton<AgentHub>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<AgentHub>());
         builder.Services.AddProblemDetails();
 
         // The OpenAPI document describes the wire records as they travel (snake_case), so it reads them from HubJson.
@@ -54,7 +55,7 @@ public static class HubServer
         app.UseExceptionHandler(new ExceptionHandlerOptions { ExceptionHandler = LastResortAsync });
         app.UseStatusCodePages();
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = options.KeepAlive });
-        var store = app.Services.GetRequiredService<HubStore>();
+        var store = app.Services.GetRequiredService<IHubStore>();
         var agents = app.Services.GetRequiredService<AgentHub>();
         var clock = app.Services.GetRequiredService<TimeProvider>();
 
@@ -195,7 +196,8 @@ public static class HubServer
 
                     try
                     {
-                        await change.Changed.WaitAsync(remaining, clock, http.RequestAborted).ConfigureAwait(false);
+                        // Another hub's change comes as a hint that may be lost: read again at least every PollInterval.
+                        await change.Changed.WaitAsync(Min(remaining, options.PollInterval), clock, http.RequestAborted).ConfigureAwait(false);
                     }
                     catch (TimeoutException)
                     {
@@ -256,7 +258,7 @@ public static class HubServer
 
                         try
                         {
-                            await Task.WhenAny(changes.Select(c => c.Changed)).WaitAsync(remaining, clock, http.RequestAborted).ConfigureAwait(false);
+                            await Task.WhenAny(changes.Select(c => c.Changed)).WaitAsync(Min(remaining, options.PollInterval), clock, http.RequestAborted).ConfigureAwait(false);
                         }
                         catch (TimeoutException)
                         {
@@ -414,7 +416,7 @@ public static class HubServer
     private const int MaxWaitMs = 60_000;
     private const int MaxResults = 1_000;
 
-    private static CommandResponse Meta(string text, HubStore store, AgentHub agents) => text switch
+    private static CommandResponse Meta(string text, IHubStore store, AgentHub agents) => text switch
     {
         "/devices" => new CommandResponse
         {
@@ -434,6 +436,8 @@ public static class HubServer
         _ => CommandResponse.Fail($"The hub does not know '{text}'. It answers: /devices"),
     };
 
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
+
     private static int? WaitMs(HttpContext http)
     {
         var raw = http.Request.Query["wait_ms"].ToString();
@@ -445,7 +449,7 @@ public static class HubServer
         return int.TryParse(raw, NumberStyles.None, CultureInfo.InvariantCulture, out var ms) && ms <= MaxWaitMs ? ms : null;
     }
 
-    private static string? Authenticate(HttpContext http, HubStore store)
+    private static string? Authenticate(HttpContext http, IHubStore store)
     {
         var header = http.Request.Headers.Authorization.ToString();
         return header.StartsWith("Bearer ", StringComparison.Ordinal) ? store.Authenticate(header["Bearer ".Length..].Trim()) : null;

@@ -1,18 +1,20 @@
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using Isaac.Core;
 using Isaac.Core.Devices;
 using Isaac.Core.Internal;
 using Isaac.Core.Wire;
+using Isaac.Hub.Internal;
 using Isaac.Plugins;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 
 namespace Isaac.Hub;
 
-/// <summary>The hub's own SQLite store: devices (with hashed tokens), routed commands, shared history.</summary>
-public sealed class HubStore : IDisposable
+/// <summary>
+/// The hub's embedded SQLite store (the default engine): devices (with hashed tokens), routed commands, shared history.
+/// One hub process owns the file, so presence is kept in memory and no hint ever comes from another hub.
+/// </summary>
+public sealed class HubStore : IHubStore
 {
     // One entry per schema version; entry N upgrades version N to N+1. Never edit a shipped entry. Version 1 is the
     // schema as it was before versioning ("IF NOT EXISTS" adopts files from that time; AdoptUnversioned finishes them).
@@ -56,6 +58,7 @@ public sealed class HubStore : IDisposable
     private readonly SqliteStore _store;
     private readonly Lock _gate = new();
     private readonly TimeProvider _time;
+    private readonly Dictionary<string, string> _leases = new(StringComparer.Ordinal); // device → node, under _gate
     private SqliteTransaction? _transaction;
 
     /// <summary>
@@ -133,7 +136,7 @@ public sealed class HubStore : IDisposable
             throw new ArgumentException(problem, nameof(name));
         }
 
-        var token = "isk_" + Base64Url(RandomNumberGenerator.GetBytes(32));
+        var token = HubRows.NewToken();
         lock (_gate)
         {
             // Case-insensitive, also against a name stored before names were lower-cased: that row takes the canonical name.
@@ -153,45 +156,34 @@ public sealed class HubStore : IDisposable
     }
 
     /// <summary>The device a bearer token belongs to, or null.</summary>
-    internal string? Authenticate(string token) =>
+    public string? Authenticate(string token) =>
         Locked(() => Scalar("SELECT name FROM devices WHERE token_hash = $hash;", ("$hash", Hash(token))) as string);
 
-    internal bool DeviceExists(string name) =>
+    public bool DeviceExists(string name) =>
         Locked(() => Scalar("SELECT COUNT(*) FROM devices WHERE name = $name;", ("$name", name)) is long n && n > 0);
 
     /// <summary>Every registered device with its last-seen time and how much of its work is waiting or in flight; <see cref="DeviceRecord.Online"/> is left to the caller.</summary>
-    internal IReadOnlyList<DeviceRecord> Devices()
+    public IReadOnlyList<DeviceRecord> Devices()
     {
         return Locked(() =>
         {
             var devices = new List<DeviceRecord>();
-            using var command = Command("""
-                SELECT d.name, d.last_seen,
-                       (SELECT COUNT(*) FROM commands c WHERE c.target = d.name AND c.status IN ('accepted', 'assigned')),
-                       (SELECT COUNT(*) FROM commands c WHERE c.target = d.name AND c.status IN ('device_accepted', 'running'))
-                FROM devices d ORDER BY d.name;
-                """);
+            using var command = Command(HubRows.DevicesSql);
             using var reader = command.ExecuteReader();
             while (reader.Read())
             {
-                devices.Add(new DeviceRecord
-                {
-                    Name = reader.GetString(0),
-                    LastSeen = reader.IsDBNull(1) ? null : DateTimeOffset.Parse(reader.GetString(1), System.Globalization.CultureInfo.InvariantCulture),
-                    Queued = reader.GetInt32(2),
-                    InFlight = reader.GetInt32(3),
-                });
+                devices.Add(HubRows.Device(reader));
             }
 
             return devices;
         });
     }
 
-    internal void Touch(string device) =>
+    public void Touch(string device) =>
         Locked(() => Execute("UPDATE devices SET last_seen = $now WHERE name = $name;", ("$name", device), ("$now", Now())));
 
     /// <summary>Stores a new routed command, or returns the first one stored with the same sender and unique key.</summary>
-    internal (CommandRecord Record, bool Repeated) Create(string sender, RouteBody body)
+    public (CommandRecord Record, bool Repeated) Create(string sender, RouteBody body)
     {
         return Locked(() =>
         {
@@ -212,14 +204,14 @@ public sealed class HubStore : IDisposable
     }
 
     /// <summary><see cref="Create"/> for many commands in one transaction (one fsync for the whole batch).</summary>
-    internal IReadOnlyList<(CommandRecord Record, bool Repeated)> CreateMany(string sender, IReadOnlyList<RouteBody> bodies) =>
+    public IReadOnlyList<(CommandRecord Record, bool Repeated)> CreateMany(string sender, IReadOnlyList<RouteBody> bodies) =>
         InTransaction<IReadOnlyList<(CommandRecord Record, bool Repeated)>>(() => [.. bodies.Select(body => Create(sender, body))]);
 
-    internal CommandRecord? Get(string id) =>
+    public CommandRecord? Get(string id) =>
         Locked(() => Find("SELECT * FROM commands WHERE id = $id;", ("$id", id)));
 
     /// <summary>The records among <paramref name="ids"/> that exist, in one read.</summary>
-    internal IReadOnlyList<CommandRecord> GetMany(IReadOnlyList<string> ids) =>
+    public IReadOnlyList<CommandRecord> GetMany(IReadOnlyList<string> ids) =>
         Locked(() => FindAll("SELECT * FROM commands WHERE id IN (SELECT value FROM json_each($ids));",
             ("$ids", JsonSerializer.Serialize(ids.ToArray(), HubJson.Default.StringArray))));
 
@@ -228,14 +220,14 @@ public sealed class HubStore : IDisposable
     /// <paramref name="afterSeq"/>, oldest first, at most <paramref name="limit"/>. Read through the partial index
     /// <c>ix_commands_waiting</c>, so the cost does not grow with the backlog behind them or the history before them.
     /// </summary>
-    internal IReadOnlyList<CommandRecord> NextWaiting(string target, long afterSeq, int limit) =>
+    public IReadOnlyList<CommandRecord> NextWaiting(string target, long afterSeq, int limit) =>
         Locked(() => FindAll("""
             SELECT * FROM commands INDEXED BY ix_commands_waiting
             WHERE target = $target AND status IN ('accepted', 'assigned') AND seq > $after ORDER BY seq LIMIT $limit;
             """, ("$target", target), ("$after", afterSeq), ("$limit", limit)));
 
     /// <summary>Ids of the commands some agent of the device stored and has not finished (device_accepted or running).</summary>
-    internal IReadOnlyList<string> Working(string target)
+    public IReadOnlyList<string> Working(string target)
     {
         return Locked<IReadOnlyList<string>>(() =>
         {
@@ -256,7 +248,7 @@ public sealed class HubStore : IDisposable
     /// meanwhile still resends them (assigned and accepted both wait), but the sender would not see that its command
     /// reached the device's connection; it costs one write per assignment batch, not per command.
     /// </summary>
-    internal void Assign(string target, IReadOnlyList<string> ids) =>
+    public void Assign(string target, IReadOnlyList<string> ids) =>
         InTransaction(() =>
         {
             foreach (var id in ids)
@@ -272,55 +264,23 @@ public sealed class HubStore : IDisposable
     /// in order, so a report is stored whole or not at all. A rejection whose reason starts with "busy" puts the
     /// command back to waiting. Returns the ids whose record changed.
     /// </summary>
-    internal IReadOnlyList<string> Apply(string target, IReadOnlyList<AgentMessage> reports) =>
-        InTransaction<IReadOnlyList<string>>(() =>
-        {
-            var changed = new List<string>();
-            foreach (var report in reports)
-            {
-                var id = report.Id ?? "";
-                var moved = report switch
-                {
-                    { Type: "rejected", Reason: { } reason } when IsBusy(reason) => Requeue(id, target),
-                    { Type: "accepted" } => Advance(id, target, RoutedStatus.DeviceAccepted),
-                    { Type: "running" } => Advance(id, target, RoutedStatus.Running),
-                    { Type: "rejected" } => Advance(id, target, RoutedStatus.Rejected, error: report.Reason ?? "rejected by the device"),
-                    { Type: "completed" } => Advance(id, target, RoutedStatus.Completed, report.Result ?? new CommandResponse()),
-                    { Type: "failed" } => Advance(id, target, RoutedStatus.Failed, report.Result, report.Reason ?? "failed on the device"),
-                    { Type: "in_doubt" } => Advance(id, target, RoutedStatus.InDoubt, error: report.Reason ?? "interrupted while running; it may or may not have had its effect"),
-                    _ => false,
-                };
-                if (moved)
-                {
-                    changed.Add(id);
-                }
-            }
-
-            return changed;
-        });
+    public IReadOnlyList<string> Apply(string target, IReadOnlyList<AgentMessage> reports) =>
+        InTransaction<IReadOnlyList<string>>(() => HubRows.Apply(reports, id => Requeue(id, target), (id, status, result, error) => Advance(id, target, status, result, error)));
 
     /// <summary>A rejection that means "not now": the command waits at the hub for a free slot.</summary>
     internal static bool IsBusy(string reason) => reason.StartsWith("busy", StringComparison.Ordinal);
 
     /// <summary>Puts a command the device turned away as busy back to waiting at the hub. Returns false when it had moved on.</summary>
     private bool Requeue(string id, string target) =>
-        Execute("""
-            UPDATE commands SET status = 'accepted', updated_at = $now
-            WHERE id = $id AND target = $target AND status IN ('assigned', 'device_accepted');
-            """, ("$id", id), ("$target", target), ("$now", Now())) > 0;
+        Execute(HubRows.RequeueSql('$'), ("$id", id), ("$target", target), ("$now", Now())) > 0;
 
     /// <summary>
     /// Moves a command on; never back (a late "accepted" does not undo "running"), and a final state never changes
     /// again. Returns false when nothing changed.
     /// </summary>
     internal bool Advance(string id, string target, string status, CommandResponse? result = null, string? error = null) =>
-        Locked(() => Execute("""
-            UPDATE commands SET status = $status, result = COALESCE($result, result), error = COALESCE($error, error), updated_at = $now
-            WHERE id = $id AND target = $target AND status NOT IN ('completed', 'failed', 'rejected', 'in_doubt')
-              AND (CASE status WHEN 'accepted' THEN 0 WHEN 'assigned' THEN 1 WHEN 'device_accepted' THEN 2 WHEN 'running' THEN 3 ELSE 4 END)
-               <= (CASE $status WHEN 'accepted' THEN 0 WHEN 'assigned' THEN 1 WHEN 'device_accepted' THEN 2 WHEN 'running' THEN 3 ELSE 4 END);
-            """, ("$id", id), ("$target", target), ("$status", status),
-            ("$result", result is null ? null : JsonSerializer.Serialize(Normalize(result), HubJson.Default.CommandResponse)), ("$error", error), ("$now", Now())) > 0);
+        Locked(() => Execute(HubRows.AdvanceSql('$'), ("$id", id), ("$target", target), ("$status", status),
+            ("$result", HubRows.ResultJson(result)), ("$error", error), ("$now", Now())) > 0);
 
     /// <summary>
     /// A result as agents may send it (a script's minimal JSON, explicit nulls) with every collection and string
@@ -351,10 +311,10 @@ public sealed class HubStore : IDisposable
         };
     }
 
-    internal void AppendHistory(string device, string text) =>
+    public void AppendHistory(string device, string text) =>
         Locked(() => Execute("INSERT INTO history (device, text, at) VALUES ($device, $text, $now);", ("$device", device), ("$text", text), ("$now", Now())));
 
-    internal IReadOnlyList<HistoryEntry> History(int limit)
+    public IReadOnlyList<HistoryEntry> History(int limit)
     {
         return Locked(() =>
         {
@@ -363,20 +323,77 @@ public sealed class HubStore : IDisposable
             using var reader = command.ExecuteReader();
             while (reader.Read())
             {
-                entries.Add(new HistoryEntry { Device = reader.GetString(0), Text = reader.GetString(1), At = DateTimeOffset.Parse(reader.GetString(2), System.Globalization.CultureInfo.InvariantCulture) });
+                entries.Add(HubRows.History(reader));
             }
 
             return entries;
         });
     }
 
+    // One hub owns a SQLite file, so presence lives in this process: rows would cost a write per connection and,
+    // left behind by a killed hub, keep its devices out until they expired.
+    public bool TryLease(string device, string node, DateTimeOffset expires, DateTimeOffset now)
+    {
+        lock (_gate)
+        {
+            return _leases.TryAdd(device, node) || _leases[device] == node;
+        }
+    }
+
+    public IReadOnlySet<string> Renew(string node, DateTimeOffset expires)
+    {
+        lock (_gate)
+        {
+            return _leases.Where(pair => pair.Value == node).Select(pair => pair.Key).ToHashSet(StringComparer.Ordinal);
+        }
+    }
+
+    public void Release(string device, string node)
+    {
+        lock (_gate)
+        {
+            if (_leases.GetValueOrDefault(device) == node)
+            {
+                _leases.Remove(device);
+            }
+        }
+    }
+
+    public bool IsLeased(string device, DateTimeOffset now)
+    {
+        lock (_gate)
+        {
+            return _leases.ContainsKey(device);
+        }
+    }
+
+    /// <summary>Nothing: every command reaches this store through this hub, which offers it to its device at once.</summary>
+    public IReadOnlyList<string> Waiting(string node) => [];
+
+    /// <summary>No other hub shares the file, so no hint ever comes; returns when cancelled.</summary>
+    public Task ListenAsync(Action<HubSignal> signal, CancellationToken cancellationToken) =>
+        Task.Delay(Timeout.Infinite, cancellationToken).ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+
+    /// <summary>Every row of <paramref name="table"/>, the named columns in order, for <c>isaac hub migrate</c>.</summary>
+    internal IReadOnlyList<object?[]> Dump(string table, IReadOnlyList<string> columns) =>
+        Locked<IReadOnlyList<object?[]>>(() =>
+        {
+            var rows = new List<object?[]>();
+            using var command = Command($"SELECT {string.Join(", ", columns)} FROM {table} ORDER BY rowid;");
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                rows.Add([.. columns.Select((_, i) => reader.IsDBNull(i) ? null : reader.GetValue(i))]);
+            }
+
+            return rows;
+        });
+
     public void Dispose() => _store.Dispose();
 
-    private string Now() => _time.GetUtcNow().ToString("O", System.Globalization.CultureInfo.InvariantCulture);
+    private string Now() => HubRows.Now(_time);
 
-    private static string Hash(string token) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(token)));
-
-    private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+    private static string Hash(string token) => HubRows.Hash(token);
 
     private CommandRecord? Find(string sql, params (string, object?)[] parameters) => FindAll(sql, parameters).FirstOrDefault();
 
@@ -387,22 +404,7 @@ public sealed class HubStore : IDisposable
         using var reader = command.ExecuteReader();
         while (reader.Read())
         {
-            var result = reader["result"] as string;
-            records.Add(new CommandRecord
-            {
-                Id = (string)reader["id"],
-                Sender = (string)reader["sender"],
-                Target = (string)reader["target"],
-                Text = (string)reader["text"],
-                UniqueKey = (string)reader["unique_key"],
-                Status = (string)reader["status"],
-                Result = result is null ? null : JsonSerializer.Deserialize(result, HubJson.Default.CommandResponse) is { } stored ? Normalize(stored) : null,
-                Seq = reader["seq"] is long seq ? seq : 0,
-                Parallel = reader["parallel"] is long parallel && parallel != 0,
-                Error = reader["error"] as string,
-                CreatedAt = DateTimeOffset.Parse((string)reader["created_at"], System.Globalization.CultureInfo.InvariantCulture),
-                UpdatedAt = DateTimeOffset.Parse((string)reader["updated_at"], System.Globalization.CultureInfo.InvariantCulture),
-            });
+            records.Add(HubRows.Command(reader));
         }
 
         return records;

@@ -1,5 +1,5 @@
 // Isaac's dispatcher benchmarks, in one run on one machine, each against a floor measured in the same run.
-// Usage: dotnet run -c Release --project tools/Isaac.Benchmarks [-- --quick] [--only dispatch|startup|queue|enqueue|writers|hub|replay|sync|shell]
+// Usage: dotnet run -c Release --project tools/Isaac.Benchmarks [-- --quick] [--only dispatch|startup|queue|enqueue|writers|hub|replay|sync|shell|scale]
 // tools/run-benchmarks.sh also publishes the ReadyToRun isaac so that its start-up is measured too.
 using System.Diagnostics;
 using System.Globalization;
@@ -49,6 +49,12 @@ try
     if (Runs("sync"))
     {
         await SyncBenchmarks.RunAsync(report, work, quick);
+    }
+
+    // Not in the default run: it needs PostgreSQL (a private cluster, as in the tests) and minutes.
+    if (only == "scale")
+    {
+        await ScaleBenchmarks.RunAsync(report, work, quick, BuildInfo.Get("IsaacExe"));
     }
 
     if (Runs("shell"))

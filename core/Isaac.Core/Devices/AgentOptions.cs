@@ -6,6 +6,9 @@ internal sealed record AgentOptions
     /// <summary>The hub's HTTP address (ISAAC_HUB); the agent connects to its <c>/v1/agent</c> WebSocket.</summary>
     public required Uri Hub { get; init; }
 
+    /// <summary>More hubs sharing <see cref="Hub"/>'s store (ISAAC_HUB lists them after a comma): after a failed or ended connection the agent tries the next. The default is none.</summary>
+    public IReadOnlyList<Uri> OtherHubs { get; init; } = [];
+
     /// <summary>This device's token (ISAAC_TOKEN), from <c>isaac hub add-device</c>.</summary>
     public required string Token { get; init; }
 

@@ -17,6 +17,10 @@ public sealed partial class DeviceAgent
     private int _connectFailures;
     private HttpStatusCode? _lastRefusal;
     private long _lastHeard;
+    private int _hubIndex;
+
+    /// <summary>The hub this pass connects to: the next in the list after each failed or ended connection.</summary>
+    private Uri Hub => _hubIndex % (_options.OtherHubs.Count + 1) is var i and > 0 ? _options.OtherHubs[i - 1] : _options.Hub;
 
     private async Task<TimeSpan> ConnectPassAsync(CancellationToken cancellationToken)
     {
@@ -33,21 +37,23 @@ public sealed partial class DeviceAgent
             connectTimeout.CancelAfter(Max(_options.Heartbeat * 2, _minConnectTimeout));
             try
             {
-                await socket.ConnectAsync(AgentUri(_options.Hub), connectTimeout.Token).ConfigureAwait(false);
+                await socket.ConnectAsync(AgentUri(Hub), connectTimeout.Token).ConfigureAwait(false);
             }
             catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is WebSocketException or HttpRequestException or IOException or OperationCanceledException)
             {
-                return Refused(socket.HttpStatusCode, ex);
+                var wait = Refused(socket.HttpStatusCode, ex);
+                _hubIndex++;
+                return wait;
             }
         }
 
         _lastRefusal = null;
-        _logger.LogInformation("Connected to the hub at {Hub} as '{Device}'", _options.Hub, _options.Device);
+        _logger.LogInformation("Connected to the hub at {Hub} as '{Device}'", Hub, _options.Device);
         var connectedAt = _time.GetTimestamp();
         try
         {
             await ServeAsync(new AgentChannel(socket), cancellationToken).ConfigureAwait(false);
-            _logger.LogInformation("The hub at {Hub} closed the connection", _options.Hub);
+            _logger.LogInformation("The hub at {Hub} closed the connection", Hub);
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is WebSocketException or IOException or OperationCanceledException or ObjectDisposedException)
         {
@@ -56,6 +62,7 @@ public sealed partial class DeviceAgent
         finally
         {
             _connection = null;
+            _hubIndex++;
             SetState(AgentState.Disconnected);
         }
 
@@ -88,12 +95,12 @@ public sealed partial class DeviceAgent
                 if (first)
                 {
                     _logger.LogError("The hub at {Hub} refused this device's token ({Status}); check ISAAC_TOKEN (from 'isaac hub add-device {Device}'). Trying again every {Wait}",
-                        _options.Hub, (int)status, _options.Device, _options.MaxReconnect);
+                        Hub, (int)status, _options.Device, _options.MaxReconnect);
                 }
 
                 return _options.MaxReconnect;
             default:
-                _logger.LogWarning("Could not connect to the hub at {Hub}: {Reason}", _options.Hub, ex.Message);
+                _logger.LogWarning("Could not connect to the hub at {Hub}: {Reason}", Hub, ex.Message);
                 return NextDelay();
         }
     }
@@ -189,7 +196,7 @@ public sealed partial class DeviceAgent
                 var silence = _time.GetElapsedTime(lastHeard);
                 if (unanswered is { } waiting && silence >= _options.Heartbeat * 2 && _time.GetElapsedTime(waiting) >= _options.Heartbeat)
                 {
-                    _logger.LogWarning("The hub at {Hub} has been silent for {Silence:0.0} s; reconnecting", _options.Hub, silence.TotalSeconds);
+                    _logger.LogWarning("The hub at {Hub} has been silent for {Silence:0.0} s; reconnecting", Hub, silence.TotalSeconds);
                     channel.Abort();
                     return;
                 }
@@ -212,7 +219,7 @@ public sealed partial class DeviceAgent
         }
         catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException or IOException or InvalidOperationException)
         {
-            _logger.LogWarning("Could not ping the hub at {Hub}: {Reason}; reconnecting", _options.Hub, ex.Message);
+            _logger.LogWarning("Could not ping the hub at {Hub}: {Reason}; reconnecting", Hub, ex.Message);
             channel.Abort();
         }
     }

@@ -132,7 +132,7 @@ public sealed class IsaacHost : IAsyncDisposable
         cache.Save();
         var plugins = new PluginCatalog();
         var queue = new CommandQueue(settings.QueuePath, QueueOptions.Default, TimeProvider.System, logger: logs.CreateLogger<CommandQueue>());
-        var hub = settings.Hub is { } address ? new HubClient(new Uri(address), settings.Token) : null;
+        var hub = settings.Hubs is [var address, ..] ? new HubClient(address, settings.Token) : null;
         var connectivity = hub is null ? null : new ConnectivityMonitor(hub.IsAvailableAsync, settings.Connectivity, TimeProvider.System, logger: logs.CreateLogger<ConnectivityMonitor>());
         var sync = hub is null || connectivity is null ? null
             : new SyncPipeline(queue, hub, connectivity, Path.Combine(settings.Home, "sync.lock"), TimeProvider.System, logs.CreateLogger<SyncPipeline>());
@@ -158,13 +158,13 @@ public sealed class IsaacHost : IAsyncDisposable
     /// </summary>
     public DeviceAgent? CreateAgent(int capacity)
     {
-        if (Settings.Hub is not { } address || Settings.Token is not { } token)
+        if (Settings.Hubs is not [var address, .. var others] || Settings.Token is not { } token)
         {
             return null;
         }
 
         // The agent opens agent.db itself, once it holds the machine's agent lock: another process may be serving.
-        var options = new AgentOptions { Hub = new Uri(address), Token = token, Device = Settings.Device, Home = Settings.Home, Capacity = capacity };
+        var options = new AgentOptions { Hub = address, OtherHubs = others, Token = token, Device = Settings.Device, Home = Settings.Home, Capacity = capacity };
         return new DeviceAgent(options, Catalog,
             (text, origin, cancellationToken) => Dispatcher.DispatchAsync(text, Session(interactive: false, terminalWidth: 200, online: true) with { Origin = origin }, Settings.Home, cancellationToken),
             TimeProvider.System, _logs.CreateLogger<DeviceAgent>());

@@ -20,8 +20,14 @@ public sealed record IsaacSettings
     /// <summary>This device's name, lower-cased (docs/hub.md). The default is the host name made a valid device name (lower case, other characters '-').</summary>
     public required string Device { get; init; }
 
-    /// <summary>The hub's address. The default is none: every route queues.</summary>
+    /// <summary>The hub's address, or several separated by commas (hubs sharing one store). The default is none: every route queues.</summary>
     public string? Hub { get; init; }
+
+    /// <summary><see cref="Hub"/> as addresses, in the order given: the agent moves to the next when its hub dies.</summary>
+    public Uri[] Hubs => Hub is null ? [] : [.. Hub.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(a => new Uri(a))];
+
+    /// <summary>For <c>isaac hub</c>: a PostgreSQL connection string to keep the hub's state in (config.yaml: <c>store</c>). The default is none: SQLite.</summary>
+    public string? HubStore { get; init; }
 
     /// <summary>This device's hub token. The default is none.</summary>
     public string? Token { get; init; }
@@ -58,6 +64,7 @@ public sealed record IsaacSettings
             Device = DeviceSetting(Pick(("--device", deviceFlag), ("ISAAC_DEVICE", Env("ISAAC_DEVICE")), ($"{configPath}: device", file.Device))),
             Hub = HubAddress(Pick(("--hub", hubFlag), ("ISAAC_HUB", Env("ISAAC_HUB")), (configPath, file.Hub))),
             Token = Env("ISAAC_TOKEN") ?? file.Token,
+            HubStore = file.Store,
             ShareHistory = Env("ISAAC_SHARE_HISTORY") is { } share ? share is not ("0" or "false" or "no" or "off") : file.ShareHistory ?? true,
             Tiers = new TierPolicy
             {
@@ -84,7 +91,8 @@ public sealed record IsaacSettings
         : throw SettingsException.BadDevice(device.Source, problem);
 
     private static string? HubAddress((string Source, string? Value) hub) =>
-        hub.Value is null || (Uri.TryCreate(hub.Value, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps))
+        hub.Value is null || (hub.Value.Split(',', StringSplitOptions.TrimEntries) is var addresses && addresses.All(address =>
+            Uri.TryCreate(address, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)))
             ? hub.Value
             : throw SettingsException.BadHub(hub.Source, hub.Value);
 
@@ -98,6 +106,7 @@ public sealed record IsaacSettings
         public string? Device { get; init; }
         public string? Hub { get; init; }
         public string? Token { get; init; }
+        public string? Store { get; init; }
         public bool? ShareHistory { get; init; }
         public TierSection? Tiers { get; init; }
         public SyncSection? Sync { get; init; }

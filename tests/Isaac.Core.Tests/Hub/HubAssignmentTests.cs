@@ -7,9 +7,10 @@ namespace Isaac.Core.Tests.Hub;
 /// <summary>What the hub hands an agent and when: sequence order, the window, busy re-offers, results and acks.</summary>
 public sealed class HubAssignmentTests : IDisposable
 {
-    private readonly HubHarness _hub = new();
+    // Each test runs against every hub engine (HubEngines): its harness is made for the engine it is given.
+    private HubHarness _hub = null!;
 
-    public void Dispose() => _hub.Dispose();
+    public void Dispose() => _hub?.Dispose();
 
     private async Task<(HttpClient Sender, ScriptedAgent Agent)> StartAsync(int window)
     {
@@ -23,9 +24,11 @@ public sealed class HubAssignmentTests : IDisposable
     private static string[] Assigned(IEnumerable<AgentMessage> messages) =>
         messages.Select(m => { Assert.Equal("assign", m.Type); return m.Id!; }).ToArray();
 
-    [Fact(Timeout = 60_000)]
-    public async Task Commands_reach_the_agent_in_seq_order_with_seq_and_parallel_set_and_never_more_than_the_window()
+    [Theory(Timeout = 60_000)]
+    [MemberData(nameof(HubEngines.All), MemberType = typeof(HubEngines))]
+    public async Task Commands_reach_the_agent_in_seq_order_with_seq_and_parallel_set_and_never_more_than_the_window(string engine)
     {
+        _hub = new HubHarness(engine);
         // Arrange
         await _hub.AddDevicesAsync("laptop2", "desktop");
         await _hub.StartHubAsync();
@@ -58,9 +61,11 @@ public sealed class HubAssignmentTests : IDisposable
         Assert.Equal((RoutedStatus.Assigned, true, batch[1].Seq), (stored.Status, stored.Parallel, stored.Seq));
     }
 
-    [Fact(Timeout = 60_000)]
-    public async Task A_busy_rejection_puts_the_command_back_and_it_is_offered_again_in_seq_order()
+    [Theory(Timeout = 60_000)]
+    [MemberData(nameof(HubEngines.All), MemberType = typeof(HubEngines))]
+    public async Task A_busy_rejection_puts_the_command_back_and_it_is_offered_again_in_seq_order(string engine)
     {
+        _hub = new HubHarness(engine);
         // Arrange
         var (sender, agent) = await StartAsync(window: 2);
         await using var agentLifetime = agent;
@@ -85,9 +90,11 @@ public sealed class HubAssignmentTests : IDisposable
         Assert.Equal([one.Id, three.Id], Assigned(afterTwo.Skip(1))); // the oldest goes first
     }
 
-    [Fact(Timeout = 60_000)]
-    public async Task On_a_new_connection_unaccepted_assignments_are_sent_again_first_and_held_ones_count_against_the_window()
+    [Theory(Timeout = 60_000)]
+    [MemberData(nameof(HubEngines.All), MemberType = typeof(HubEngines))]
+    public async Task On_a_new_connection_unaccepted_assignments_are_sent_again_first_and_held_ones_count_against_the_window(string engine)
     {
+        _hub = new HubHarness(engine);
         // Arrange
         var (sender, agent) = await StartAsync(window: 2);
         using var senderLifetime = sender;
@@ -111,9 +118,11 @@ public sealed class HubAssignmentTests : IDisposable
         Assert.Equal(RoutedStatus.Accepted, (await HubApi.GetAsync(sender, three.Id)).Status);
     }
 
-    [Fact(Timeout = 60_000)]
-    public async Task In_doubt_is_stored_as_final_with_its_reason_and_acknowledged_even_when_repeated()
+    [Theory(Timeout = 60_000)]
+    [MemberData(nameof(HubEngines.All), MemberType = typeof(HubEngines))]
+    public async Task In_doubt_is_stored_as_final_with_its_reason_and_acknowledged_even_when_repeated(string engine)
     {
+        _hub = new HubHarness(engine);
         // Arrange
         var (sender, agent) = await StartAsync(window: 1);
         await using var agentLifetime = agent;
@@ -139,9 +148,11 @@ public sealed class HubAssignmentTests : IDisposable
         Assert.True(RoutedStatus.IsFinal(stored.Status));
     }
 
-    [Fact(Timeout = 60_000)]
-    public async Task A_minimal_result_with_explicit_nulls_is_stored_with_defaults_filled_in()
+    [Theory(Timeout = 60_000)]
+    [MemberData(nameof(HubEngines.All), MemberType = typeof(HubEngines))]
+    public async Task A_minimal_result_with_explicit_nulls_is_stored_with_defaults_filled_in(string engine)
     {
+        _hub = new HubHarness(engine);
         // Arrange
         var (sender, agent) = await StartAsync(window: 2);
         await using var agentLifetime = agent;

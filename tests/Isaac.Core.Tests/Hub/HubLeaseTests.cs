@@ -8,13 +8,16 @@ namespace Isaac.Core.Tests.Hub;
 /// <summary>One agent per device, and presence by heartbeat deadline, against a real hub process.</summary>
 public sealed class HubLeaseTests : IDisposable
 {
-    private readonly HubHarness _hub = new();
+    // Each test runs against every hub engine (HubEngines): its harness is made for the engine it is given.
+    private HubHarness _hub = null!;
 
-    public void Dispose() => _hub.Dispose();
+    public void Dispose() => _hub?.Dispose();
 
-    [Fact(Timeout = 60_000)]
-    public async Task A_second_connection_for_a_served_device_is_refused_with_409_problem_details_and_the_first_keeps_working()
+    [Theory(Timeout = 60_000)]
+    [MemberData(nameof(HubEngines.All), MemberType = typeof(HubEngines))]
+    public async Task A_second_connection_for_a_served_device_is_refused_with_409_problem_details_and_the_first_keeps_working(string engine)
     {
+        _hub = new HubHarness(engine);
         // Arrange
         await _hub.AddDevicesAsync("laptop2", "desktop");
         await _hub.StartHubAsync();
@@ -42,9 +45,11 @@ public sealed class HubLeaseTests : IDisposable
         Assert.Equal(("assign", routed.Id), (assign.Type, assign.Id));
     }
 
-    [Fact(Timeout = 60_000)]
-    public async Task A_silent_agent_is_dropped_within_two_heartbeats_and_its_device_can_connect_again()
+    [Theory(Timeout = 60_000)]
+    [MemberData(nameof(HubEngines.All), MemberType = typeof(HubEngines))]
+    public async Task A_silent_agent_is_dropped_within_two_heartbeats_and_its_device_can_connect_again(string engine)
     {
+        _hub = new HubHarness(engine);
         // Arrange
         await _hub.AddDevicesAsync("laptop2");
         await _hub.StartHubAsync();
@@ -70,9 +75,11 @@ public sealed class HubLeaseTests : IDisposable
         Assert.True((await HubApi.DevicesAsync(http)).Single().Online);
     }
 
-    [Fact(Timeout = 60_000)]
-    public async Task An_agent_that_never_names_a_heartbeat_is_dropped_after_ten_seconds_of_silence()
+    [Theory(Timeout = 60_000)]
+    [MemberData(nameof(HubEngines.All), MemberType = typeof(HubEngines))]
+    public async Task An_agent_that_never_names_a_heartbeat_is_dropped_after_ten_seconds_of_silence(string engine)
     {
+        _hub = new HubHarness(engine);
         // Arrange
         await _hub.AddDevicesAsync("laptop2");
         await _hub.StartHubAsync();
@@ -88,9 +95,11 @@ public sealed class HubLeaseTests : IDisposable
         Assert.InRange(quiet.Elapsed, TimeSpan.FromSeconds(9), TimeSpan.FromSeconds(10 + 5)); // 2 × 5000 ms, plus a loaded machine
     }
 
-    [Fact(Timeout = 60_000)]
-    public async Task The_device_list_shows_presence_and_queued_and_in_flight_counts()
+    [Theory(Timeout = 60_000)]
+    [MemberData(nameof(HubEngines.All), MemberType = typeof(HubEngines))]
+    public async Task The_device_list_shows_presence_and_queued_and_in_flight_counts(string engine)
     {
+        _hub = new HubHarness(engine);
         // Arrange
         await _hub.AddDevicesAsync("laptop2", "desktop");
         await _hub.StartHubAsync();

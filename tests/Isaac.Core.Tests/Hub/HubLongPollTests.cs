@@ -7,13 +7,16 @@ namespace Isaac.Core.Tests.Hub;
 /// <summary>GET /v1/commands/{id}?wait_ms=N: wakes every waiter on a change and costs nothing once abandoned.</summary>
 public sealed class HubLongPollTests : IDisposable
 {
-    private readonly HubHarness _hub = new();
+    // Each test runs against every hub engine (HubEngines): its harness is made for the engine it is given.
+    private HubHarness _hub = null!;
 
-    public void Dispose() => _hub.Dispose();
+    public void Dispose() => _hub?.Dispose();
 
-    [Fact(Timeout = 60_000)]
-    public async Task Several_long_polls_on_one_command_return_promptly_when_it_finishes()
+    [Theory(Timeout = 60_000)]
+    [MemberData(nameof(HubEngines.All), MemberType = typeof(HubEngines))]
+    public async Task Several_long_polls_on_one_command_return_promptly_when_it_finishes(string engine)
     {
+        _hub = new HubHarness(engine);
         // Arrange
         await _hub.AddDevicesAsync("laptop2", "desktop");
         await _hub.StartHubAsync();
@@ -36,9 +39,11 @@ public sealed class HubLongPollTests : IDisposable
         Assert.True(finished.Elapsed < TimeSpan.FromSeconds(10), $"the polls took {finished.Elapsed} after the change");
     }
 
-    [Fact(Timeout = 60_000)]
-    public async Task Aborted_long_polls_end_and_leave_the_hub_idle()
+    [Theory(Timeout = 60_000)]
+    [MemberData(nameof(HubEngines.All), MemberType = typeof(HubEngines))]
+    public async Task Aborted_long_polls_end_and_leave_the_hub_idle(string engine)
     {
+        _hub = new HubHarness(engine);
         // Arrange
         await _hub.AddDevicesAsync("laptop2", "desktop");
         await _hub.StartHubAsync();

@@ -12,9 +12,10 @@ public sealed class HubRoutingTests : IDisposable
 {
     private const string Counter = """echo ran >> "$ISAAC_HOME/count"; printf '{"status":"success","stdout":"counted"}'""";
 
-    private readonly HubHarness _hub = new();
+    // Each test runs against every hub engine (HubEngines): its harness is made for the engine it is given.
+    private HubHarness _hub = null!;
 
-    public void Dispose() => _hub.Dispose();
+    public void Dispose() => _hub?.Dispose();
 
     private async Task StartAsync()
     {
@@ -41,9 +42,11 @@ public sealed class HubRoutingTests : IDisposable
         return null!;
     }
 
-    [Fact(Timeout = 60_000)]
-    public async Task A_routed_command_runs_on_the_other_device_and_its_result_comes_back_marked()
+    [Theory(Timeout = 60_000)]
+    [MemberData(nameof(HubEngines.All), MemberType = typeof(HubEngines))]
+    public async Task A_routed_command_runs_on_the_other_device_and_its_result_comes_back_marked(string engine)
     {
+        _hub = new HubHarness(engine);
         // Arrange
         await StartAsync();
         _hub.StartAgent("laptop2");
@@ -58,9 +61,11 @@ public sealed class HubRoutingTests : IDisposable
         Assert.Contains("[laptop2] online     yes", run.Stdout);
     }
 
-    [Fact(Timeout = 60_000)]
-    public async Task An_offline_device_receives_its_command_when_it_connects()
+    [Theory(Timeout = 60_000)]
+    [MemberData(nameof(HubEngines.All), MemberType = typeof(HubEngines))]
+    public async Task An_offline_device_receives_its_command_when_it_connects(string engine)
     {
+        _hub = new HubHarness(engine);
         // Arrange
         await StartAsync();
         _hub.AddCommand("laptop2", "count", Counter);
@@ -82,9 +87,11 @@ public sealed class HubRoutingTests : IDisposable
         Assert.Equal(1, Runs("laptop2"));
     }
 
-    [Fact(Timeout = 60_000)]
-    public async Task A_hub_killed_mid_flight_loses_nothing()
+    [Theory(Timeout = 60_000)]
+    [MemberData(nameof(HubEngines.All), MemberType = typeof(HubEngines))]
+    public async Task A_hub_killed_mid_flight_loses_nothing(string engine)
     {
+        _hub = new HubHarness(engine);
         await StartAsync();
         _hub.AddCommand("laptop2", "count", Counter);
         using var client = Client("desktop");
@@ -99,9 +106,11 @@ public sealed class HubRoutingTests : IDisposable
         Assert.Equal(1, Runs("laptop2"));
     }
 
-    [Fact(Timeout = 60_000)]
-    public async Task A_repeated_unique_key_returns_the_first_record_and_runs_once()
+    [Theory(Timeout = 60_000)]
+    [MemberData(nameof(HubEngines.All), MemberType = typeof(HubEngines))]
+    public async Task A_repeated_unique_key_returns_the_first_record_and_runs_once(string engine)
     {
+        _hub = new HubHarness(engine);
         await StartAsync();
         _hub.AddCommand("laptop2", "count", Counter);
         _hub.StartAgent("laptop2");
@@ -117,9 +126,11 @@ public sealed class HubRoutingTests : IDisposable
         Assert.Equal(1, Runs("laptop2"));
     }
 
-    [Fact(Timeout = 90_000)]
-    public async Task An_agent_killed_between_receiving_and_acknowledging_gets_the_command_again_and_runs_it_once()
+    [Theory(Timeout = 90_000)]
+    [MemberData(nameof(HubEngines.All), MemberType = typeof(HubEngines))]
+    public async Task An_agent_killed_between_receiving_and_acknowledging_gets_the_command_again_and_runs_it_once(string engine)
     {
+        _hub = new HubHarness(engine);
         var (between, done) = await CrashAgentThenRestartAsync("after-persist");
 
         Assert.Equal("assigned", between);
@@ -127,9 +138,11 @@ public sealed class HubRoutingTests : IDisposable
         Assert.Equal(1, Runs("laptop2"));
     }
 
-    [Fact(Timeout = 90_000)]
-    public async Task An_agent_killed_after_running_but_before_reporting_reports_after_restart()
+    [Theory(Timeout = 90_000)]
+    [MemberData(nameof(HubEngines.All), MemberType = typeof(HubEngines))]
+    public async Task An_agent_killed_after_running_but_before_reporting_reports_after_restart(string engine)
     {
+        _hub = new HubHarness(engine);
         var (between, done) = await CrashAgentThenRestartAsync("after-run");
 
         Assert.Equal("running", between);
@@ -152,9 +165,11 @@ public sealed class HubRoutingTests : IDisposable
         return (between, await FinishedAsync(client, routed.Command.Id));
     }
 
-    [Fact(Timeout = 60_000)]
-    public async Task A_wrong_or_missing_token_is_refused_everywhere_but_health()
+    [Theory(Timeout = 60_000)]
+    [MemberData(nameof(HubEngines.All), MemberType = typeof(HubEngines))]
+    public async Task A_wrong_or_missing_token_is_refused_everywhere_but_health(string engine)
     {
+        _hub = new HubHarness(engine);
         await StartAsync();
         using var http = new HttpClient { BaseAddress = new Uri(_hub.Address) };
 
@@ -174,9 +189,11 @@ public sealed class HubRoutingTests : IDisposable
         Assert.Equal(RouteStatus.Unauthorized, routed.Status);
     }
 
-    [Fact(Timeout = 60_000)]
-    public async Task A_remote_tier_3_command_is_refused_by_the_devices_policy()
+    [Theory(Timeout = 60_000)]
+    [MemberData(nameof(HubEngines.All), MemberType = typeof(HubEngines))]
+    public async Task A_remote_tier_3_command_is_refused_by_the_devices_policy(string engine)
     {
+        _hub = new HubHarness(engine);
         await StartAsync();
         _hub.AddCommand("laptop2", "wipe", Counter, tier: 3);
         _hub.StartAgent("laptop2");
@@ -190,9 +207,11 @@ public sealed class HubRoutingTests : IDisposable
         Assert.Equal(0, Runs("laptop2"));
     }
 
-    [Fact(Timeout = 60_000)]
-    public async Task Shell_metacharacters_in_routed_text_are_inert_data()
+    [Theory(Timeout = 60_000)]
+    [MemberData(nameof(HubEngines.All), MemberType = typeof(HubEngines))]
+    public async Task Shell_metacharacters_in_routed_text_are_inert_data(string engine)
     {
+        _hub = new HubHarness(engine);
         // Arrange: a command on laptop2 that reports the words it was given.
         await StartAsync();
         var marker = Path.Combine(_hub.Home("laptop2"), "pwned");

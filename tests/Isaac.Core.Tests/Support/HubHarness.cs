@@ -4,22 +4,50 @@ using System.Net.Sockets;
 
 namespace Isaac.Core.Tests.Support;
 
-/// <summary>A real hub process on a free loopback port, real agent processes, each with its own ISAAC_HOME.</summary>
+/// <summary>
+/// Real hub processes on free loopback ports, real agent processes, each with its own ISAAC_HOME. The engine is
+/// "sqlite" (hub.db in <see cref="HubData"/>) or "postgres" (a fresh database in the run's private cluster, which
+/// every hub of this harness shares).
+/// </summary>
 internal sealed class HubHarness : IDisposable
 {
     private readonly TempDir _root = new();
     private readonly Dictionary<string, string> _tokens = [];
     private readonly List<Process> _processes = [];
-    private Process? _hub;
+    private readonly List<string> _addresses = [];
+    private readonly Dictionary<int, Process> _hubs = [];
 
-    public HubHarness()
+    public HubHarness(string engine = "sqlite")
     {
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        Address = $"http://127.0.0.1:{((IPEndPoint)probe.LocalEndpoint).Port}";
+        Store = engine switch
+        {
+            "sqlite" => null,
+            "postgres" => PostgresCluster.Shared.CreateDatabase(),
+            _ => throw new ArgumentException($"no hub engine '{engine}'", nameof(engine)),
+        };
+        Address = AddressOf(0);
     }
 
     public string Address { get; }
+
+    /// <summary>The PostgreSQL connection string every hub of this harness shares, or null for SQLite.</summary>
+    public string? Store { get; }
+
+    /// <summary>What agents and shells get as ISAAC_HUB. The default is <see cref="Address"/>; a comma list for failover.</summary>
+    public string AgentHubs { get; set; } = "";
+
+    /// <summary>The address of hub <paramref name="index"/> (0 is <see cref="Address"/>), on a free loopback port.</summary>
+    public string AddressOf(int index)
+    {
+        while (_addresses.Count <= index)
+        {
+            using var probe = new TcpListener(IPAddress.Loopback, 0);
+            probe.Start();
+            _addresses.Add($"http://127.0.0.1:{((IPEndPoint)probe.LocalEndpoint).Port}");
+        }
+
+        return _addresses[index];
+    }
 
     public string HubData => _root.Combine("hub-data");
 
@@ -28,7 +56,9 @@ internal sealed class HubHarness : IDisposable
     public string Token(string device) => _tokens[device];
 
     /// <summary>The running hub process (null before <see cref="StartHubAsync"/>), for CPU and liveness checks.</summary>
-    public Process? HubProcess => _hub;
+    public Process? HubProcess => _hubs.GetValueOrDefault(0);
+
+    private string[] StoreArguments => Store is null ? ["--data", HubData] : ["--data", HubData, "--store", Store];
 
     /// <summary>An HTTP client for the hub that authenticates as <paramref name="device"/> (or as nobody).</summary>
     public HttpClient Http(string? device = null)
@@ -50,22 +80,24 @@ internal sealed class HubHarness : IDisposable
     {
         foreach (var device in devices)
         {
-            var run = await IsaacProcess.RunAsync(_root.Path, "hub", "add-device", device, "--data", HubData);
+            var run = await IsaacProcess.RunAsync(_root.Path, ["hub", "add-device", device, .. StoreArguments]);
             Assert.True(run.ExitCode == 0, run.ToString());
             _tokens[device] = run.Stdout.Trim();
             Directory.CreateDirectory(Home(device));
         }
     }
 
-    public async Task StartHubAsync()
+    /// <summary>Starts hub <paramref name="index"/> (several share the PostgreSQL store) and waits until it answers.</summary>
+    public async Task StartHubAsync(int index = 0)
     {
-        _hub = StartIsaac(["hub", "--urls", Address, "--data", HubData], new Dictionary<string, string?> { ["ISAAC_HOME"] = _root.Combine("hub-home") });
+        var address = AddressOf(index);
+        _hubs[index] = StartIsaac(["hub", "--urls", address, .. StoreArguments], new Dictionary<string, string?> { ["ISAAC_HOME"] = _root.Combine($"hub-home-{index}") });
         using var http = new HttpClient();
         for (var i = 0; i < 200; i++)
         {
             try
             {
-                if ((await http.GetAsync(Address + "/health")).IsSuccessStatusCode)
+                if ((await http.GetAsync(address + "/health")).IsSuccessStatusCode)
                 {
                     return;
                 }
@@ -80,10 +112,13 @@ internal sealed class HubHarness : IDisposable
     }
 
     /// <summary>SIGKILL, no goodbye.</summary>
-    public void KillHub()
+    public void KillHub(int index = 0)
     {
-        _hub?.Kill();
-        _hub?.WaitForExit();
+        if (_hubs.GetValueOrDefault(index) is { } hub)
+        {
+            hub.Kill();
+            hub.WaitForExit();
+        }
     }
 
     public Process StartAgent(string device, string? fault = null, int capacity = 4)
@@ -104,6 +139,21 @@ internal sealed class HubHarness : IDisposable
     /// <remarks>Opened read-write so that the open never depends on the hub's WAL index files being there; it only reads.</remarks>
     public Dictionary<string, string> CommandStatuses()
     {
+        if (Store is not null)
+        {
+            using var shared = new Npgsql.NpgsqlConnection(Store);
+            shared.Open();
+            using var query = new Npgsql.NpgsqlCommand("SELECT text, status FROM commands;", shared);
+            using var rows = query.ExecuteReader();
+            var found = new Dictionary<string, string>(StringComparer.Ordinal);
+            while (rows.Read())
+            {
+                found[rows.GetString(0)] = rows.GetString(1);
+            }
+
+            return found;
+        }
+
         using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(HubData, "hub.db")};Mode=ReadWrite;Pooling=False;Default Timeout=10");
         connection.Open();
         using var command = connection.CreateCommand();
@@ -133,7 +183,7 @@ internal sealed class HubHarness : IDisposable
     {
         ["ISAAC_HOME"] = Home(device),
         ["ISAAC_DEVICE"] = device,
-        ["ISAAC_HUB"] = Address,
+        ["ISAAC_HUB"] = AgentHubs is { Length: > 0 } hubs ? hubs : Address,
         ["ISAAC_TOKEN"] = _tokens.GetValueOrDefault(device, "isk_not-a-real-token"),
     };
 
