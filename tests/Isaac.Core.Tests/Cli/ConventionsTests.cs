@@ -138,7 +138,10 @@ public sealed partial class ConventionsTests : IDisposable
         var spaced = Directory.CreateDirectory(_home.Combine("with space")).FullName;
         var environment = new Dictionary<string, string?>
         {
-            ["ISAAC_HOME"] = _home.Combine("isaac-home"), ["ISAAC_DEVICE"] = "desktop", ["HOME"] = home, ["WORK"] = projects,
+            ["ISAAC_HOME"] = _home.Combine("isaac-home"),
+            ["ISAAC_DEVICE"] = "desktop",
+            ["HOME"] = home,
+            ["WORK"] = projects,
         };
         string[] script =
         [
