@@ -25,7 +25,8 @@ internal sealed record Terminal(bool Interactive, int Width, bool Color)
         {
             try
             {
-                width = Math.Max(20, Console.WindowWidth);
+                // A terminal that reports no size (0 columns: some CI and `script` ptys) gets the classic 80.
+                width = Console.WindowWidth is > 0 and var columns ? Math.Max(20, columns) : 80;
             }
             catch (IOException)
             {

@@ -89,6 +89,11 @@ public sealed partial class DeviceAgent
         // Each kind of refusal is said once until a connection succeeds: a waiting agent must not flood the log.
         var first = _lastRefusal != status;
         _lastRefusal = status;
+        if (status is not (HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden))
+        {
+            _tokenRefusals = 0; // counted in a row only
+        }
+
         switch (status)
         {
             case HttpStatusCode.Conflict:
