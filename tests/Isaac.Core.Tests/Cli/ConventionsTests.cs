@@ -129,6 +129,23 @@ public sealed partial class ConventionsTests : IDisposable
         Assert.EndsWith("Set ISAAC_HOME to a folder this user can write, or fix this one's permissions.", line);
     }
 
+    [Fact(Timeout = 60_000)]
+    public async Task An_interactive_shell_whose_home_cannot_be_written_says_so_in_one_line_and_exits_1()
+    {
+        // Arrange
+        var home = Path.Combine(_home.Write("not-a-folder", ""), "home");
+
+        // Act
+        using var tmux = TmuxSession.Start($"{ConventionsTerminal.WithoutMarkers} ISAAC_HOME='{home}' ISAAC_DEVICE=tty-device '{Fixtures.IsaacExe}'; echo \"ISAAC EXITED $?\"; sleep 60", width: 250);
+        var screen = await tmux.WaitForAsync("ISAAC EXITED");
+
+        // Assert
+        var lines = screen.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(2, lines.Length);
+        Assert.StartsWith($"isaac: {home}: Isaac cannot write here (", lines[0]);
+        Assert.Equal("ISAAC EXITED 1", lines[1].Trim());
+    }
+
     [Fact(Timeout = 30_000)]
     public async Task Cd_understands_the_home_variables_and_the_previous_directory()
     {
