@@ -38,7 +38,10 @@ public sealed partial class ConsoleLogTests : IDisposable
         await AgentHarness.WaitUntilAsync(() => hubOutput.Any(line => line.Contains("listening", StringComparison.Ordinal)), "the hub listens", TimeSpan.FromSeconds(45));
         _processes.Add(IsaacProcess.Start(["agent"], new Dictionary<string, string?>
         {
-            ["ISAAC_HOME"] = _dir.Combine("agent-home"), ["ISAAC_DEVICE"] = "desktop", ["ISAAC_HUB"] = address, ["ISAAC_TOKEN"] = token,
+            ["ISAAC_HOME"] = _dir.Combine("agent-home"),
+            ["ISAAC_DEVICE"] = "desktop",
+            ["ISAAC_HUB"] = address,
+            ["ISAAC_TOKEN"] = token,
         }, agentOutput.Enqueue));
         await AgentHarness.WaitUntilAsync(() => hubOutput.Any(line => line.Contains("INF Device desktop says hello", StringComparison.Ordinal)), "the hub logs the hello", TimeSpan.FromSeconds(45));
         await AgentHarness.WaitUntilAsync(() => agentOutput.Any(line => line.Contains("INF Connected to the hub at", StringComparison.Ordinal)), "the agent logs the connection", TimeSpan.FromSeconds(45));
