@@ -1,4 +1,3 @@
-using System.Reactive.Linq;
 using Isaac.Cli.Shell;
 using Isaac.Core.Devices;
 using Isaac.Core.Hosting;
@@ -14,8 +13,13 @@ internal static partial class Commands
 {
     public static async Task<int> HubAsync(IsaacSettings settings, string urls, string? data, string? store)
     {
-        using var logs = FileLogging.Create(settings);
         var options = new HubOptions { DataDirectory = data ?? Path.Combine(settings.Home, "hub"), Urls = urls, Store = store ?? settings.HubStore };
+        if (options.Store is null)
+        {
+            IsaacSettings.EnsureWritable(options.DataDirectory, data is null ? "ISAAC_HOME" : "--data");
+        }
+
+        using var logs = FileLogging.Create(settings, console: true);
         await using var app = HubServer.Build(options, logs);
         var opened = app.Services.GetRequiredService<IHubStore>();
         if (opened.RecoveryNotice is { } rescued)
@@ -25,7 +29,7 @@ internal static partial class Commands
 
         await HubServer.StartAsync(app, options);
         var where = opened is PostgresHubStore shared ? $"state in PostgreSQL {shared.Where}" : $"data in {options.DataDirectory}";
-        Console.Out.WriteLine($"Isaac hub listening on {string.Join(", ", app.Urls)} ({where}). Ctrl-C stops it.");
+        GlobalOptions.Say($"Isaac hub listening on {string.Join(", ", app.Urls)} ({where}). Ctrl-C stops it.");
         await app.WaitForShutdownAsync();
         return 0;
     }
@@ -44,7 +48,11 @@ internal static partial class Commands
             var token = hub.AddDevice(device, replace);
             Console.Out.WriteLine(token);
             var lowered = device == name ? "" : $" (device names are case-insensitive and kept in lower case; route to it as !{device})";
-            Console.Error.WriteLine($"Device '{device}' registered{lowered}. This token is shown once; on '{device}' set ISAAC_TOKEN={token} (and ISAAC_HUB to this hub's address).");
+            if (GlobalOptions.Verbosity != Verbosity.Quiet)
+            {
+                Console.Error.WriteLine($"Device '{device}' registered{lowered}. This token is shown once; on '{device}' set ISAAC_TOKEN={token} (and ISAAC_HUB to this hub's address).");
+            }
+
             return 0;
         }
         catch (InvalidOperationException ex)
@@ -73,7 +81,8 @@ internal static partial class Commands
 
     public static async Task<int> AgentAsync(IsaacSettings settings, int capacity)
     {
-        using var logs = FileLogging.Create(settings);
+        IsaacSettings.EnsureWritable(settings.Home, "ISAAC_HOME");
+        using var logs = FileLogging.Create(settings, console: true);
         await using var host = await IsaacHost.StartAsync(settings, logs);
         if (host.CreateAgent(capacity) is not { } agent)
         {
@@ -82,13 +91,10 @@ internal static partial class Commands
         }
 
         using var stop = CancelOnCtrlC.Start(CancellationToken.None, alsoOnTerminate: true);
-        Console.Out.WriteLine($"Agent for '{settings.Device}' serving commands routed through {settings.Hub}. Ctrl-C stops it.");
+        GlobalOptions.Say($"Agent for '{settings.Device}' serving commands routed through {settings.Hub}. Ctrl-C stops it.");
 
-        // Shells on this machine serve the device too; only one process at a time may, so say why nothing happens.
-        using var notices = agent.Notices.Subscribe(notice => Console.Error.WriteLine($"isaac: warning: {notice}"));
-        using var waiting = agent.States.Where(state => state == AgentState.WaitingForLock).Take(1).Subscribe(_ =>
-            Console.Out.WriteLine($"Another Isaac process on this machine (a shell or agent using {settings.Home}) is serving '{settings.Device}'; waiting to take over when it exits."));
+        // What the agent has to say (a rescued agent.db, a busy lock, a refused token) is in its log, on stderr.
         await agent.RunAsync(stop.Token);
-        return 0;
+        return agent.TokenRefused ? 1 : 0;
     }
 }

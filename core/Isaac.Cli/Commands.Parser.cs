@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Invocation;
 using Isaac.Core.Hosting;
 
 namespace Isaac.Cli;
@@ -9,10 +10,15 @@ internal static partial class Commands
     public static Task<int> ParseAndRunAsync(string[] args)
     {
         var command = new Option<string?>("--command", "-c") { Description = "Run one line (a /command, a !device route or a shell command) and exit with its status." };
+        IReadOnlyList<string> metaCommands = [];
+        command.CompletionSources.Add(_ => metaCommands);
         var json = new Option<bool>("--json") { Description = "With -c: print the raw result as one JSON document." };
         var home = new Option<string?>("--home") { Description = "Isaac's home folder (overrides ISAAC_HOME; default ~/.isaac).", Recursive = true };
         var device = new Option<string?>("--device") { Description = "This device's name (overrides ISAAC_DEVICE; default the host name).", Recursive = true };
         var hub = new Option<string?>("--hub") { Description = "The hub's address, e.g. http://127.0.0.1:5080 (overrides ISAAC_HUB).", Recursive = true };
+        var noColor = new Option<bool>("--no-color") { Description = "No colour or text styles (as does setting NO_COLOR); also off when the output is not a terminal.", Recursive = true };
+        var verbose = new Option<bool>("--verbose", "-v") { Description = "Show the log on stderr, from Debug up.", Recursive = true };
+        var quiet = new Option<bool>("--quiet", "-q") { Description = "Only the output asked for, warnings and errors: no banners or hints.", Recursive = true };
         var path = new Argument<string?>("path") { Description = "A manifest file, a command folder, or a folder of command folders. Default: every loaded command.", Arity = ArgumentArity.ZeroOrOne };
 
         IsaacSettings Settings(ParseResult parse) => IsaacSettings.Resolve(parse.GetValue(home), parse.GetValue(device), parse.GetValue(hub));
@@ -43,7 +49,15 @@ internal static partial class Commands
         var demo = new Command("demo", "Tell the whole story in a minute: a hub, a second device, an outage, the queue, the sync.");
         demo.SetAction(_ => DemoAsync());
 
-        var root = new RootCommand("Isaac: a command shell for people who work across several machines.") { command, json, home, device, hub, validate, hubCommand, agent, demo };
+        var shell = new Argument<string>("shell") { Description = "bash, zsh or fish." };
+        shell.AcceptOnlyFromAmong(CompletionScripts.Shells);
+        var completion = new Command("completion", "Print a completion script for bash, zsh or fish (see docs/cli.md to install it).") { shell };
+        completion.SetAction(parse => CompletionScripts.Print(parse.GetValue(shell)!));
+
+        var root = new RootCommand("Isaac: a command shell for people who work across several machines.")
+        {
+            command, json, home, device, hub, noColor, verbose, quiet, validate, hubCommand, agent, demo, completion,
+        };
         root.SetAction((parse, cancellationToken) => parse.GetValue(command) is { } line
             ? RunOnceAsync(line, parse.GetValue(json), Settings(parse), cancellationToken)
             : ShellAsync(Settings(parse)));
@@ -51,6 +65,35 @@ internal static partial class Commands
         // Ctrl-C belongs to the shell (it cancels the running handler), so System.CommandLine must not end the process.
         var configuration = new InvocationConfiguration { ProcessTerminationTimeout = null, EnableDefaultExceptionHandler = false };
         var parsed = root.Parse(args);
-        return InvokeAsync(() => parsed.InvokeAsync(configuration));
+        if (parsed.Action is ParseErrorAction)
+        {
+            return Task.FromResult(Usage(parsed.Errors[0].Message));
+        }
+
+        if (parsed.GetValue(verbose) && parsed.GetValue(quiet))
+        {
+            return Task.FromResult(Usage("-v (--verbose) and -q (--quiet) cannot be used together."));
+        }
+
+        GlobalOptions.Apply(parsed.GetValue(noColor), parsed.GetValue(quiet) ? Verbosity.Quiet : parsed.GetValue(verbose) ? Verbosity.Verbose : Verbosity.Normal);
+        return InvokeAsync(async () =>
+        {
+            // The shell scripts complete through System.CommandLine's [suggest:N] directive; the values of -c
+            // are this home's meta-command names, read before the (synchronous) completion runs.
+            if (args is [var first, .. var rest] && first.StartsWith("[suggest", StringComparison.Ordinal))
+            {
+                var completed = root.Parse(rest is [var line] ? line : "");
+                metaCommands = await CompletionScripts.MetaCommandsAsync(completed.GetValue(home), completed.GetValue(device));
+            }
+
+            return await parsed.InvokeAsync(configuration);
+        });
+    }
+
+    /// <summary>A command line Isaac cannot read: one line, and exit code 2 (docs/cli.md, "Exit codes").</summary>
+    private static int Usage(string problem)
+    {
+        Console.Error.WriteLine($"isaac: {OneLine(problem).TrimEnd('.')}. Run 'isaac --help' for the commands and options.");
+        return 2;
     }
 }

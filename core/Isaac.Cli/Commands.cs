@@ -85,9 +85,14 @@ internal static partial class Commands
 
     public static async Task<int> ShellAsync(IsaacSettings settings)
     {
+        var terminal = Terminal.Detect();
+        if (terminal.Interactive)
+        {
+            IsaacSettings.EnsureWritable(settings.Home, "ISAAC_HOME"); // the history, the queue and the log live there
+        }
+
         using var logs = FileLogging.Create(settings);
         await using var host = await IsaacHost.StartAsync(settings, logs);
-        var terminal = Terminal.Detect();
         foreach (var problem in host.Problems)
         {
             Console.Error.WriteLine($"isaac: warning: {problem}");

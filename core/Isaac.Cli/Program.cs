@@ -10,8 +10,12 @@ if (Environment.GetEnvironmentVariable("ISAAC_ASSEMBLY_LIST") is { Length: > 0 }
 }
 
 // `isaac` and `isaac -c LINE` are read without System.CommandLine; subcommands and anything unusual use the full parser.
-return QuickArguments.TryParse(args) is { } quick
-    ? await Commands.InvokeAsync(() => quick.Line is { } line
-        ? Commands.RunOnceAsync(line, quick.Json, quick.Settings(), CancellationToken.None)
-        : Commands.ShellAsync(quick.Settings()))
-    : await Commands.ParseAndRunAsync(args);
+if (QuickArguments.TryParse(args) is not { } quick)
+{
+    return await Commands.ParseAndRunAsync(args);
+}
+
+GlobalOptions.Apply(quick.NoColor, quick.Verbosity);
+return await Commands.InvokeAsync(() => quick.Line is { } line
+    ? Commands.RunOnceAsync(line, quick.Json, quick.Settings(), CancellationToken.None)
+    : Commands.ShellAsync(quick.Settings()));

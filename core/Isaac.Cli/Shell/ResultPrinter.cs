@@ -4,7 +4,11 @@ using Spectre.Console;
 
 namespace Isaac.Cli.Shell;
 
-/// <summary>Prints a result: stdout as the handler wrote it, its table, errors on stderr; colour and borders only for a person at a terminal.</summary>
+/// <summary>
+/// Prints a result: stdout as the handler wrote it, its table, errors on stderr. Borders only for a person at a
+/// terminal; colour and styles only where <see cref="Terminal.Color"/> (stdout) or <see cref="Terminal.ErrorColor"/>
+/// (stderr) allow them, never with NO_COLOR or --no-color.
+/// </summary>
 internal static class ResultPrinter
 {
     public static void Print(CommandResult result, Terminal terminal)
@@ -25,15 +29,15 @@ internal static class ResultPrinter
         }
 
         var text = result.ErrorName is { } error ? $"isaac: {error}: {result.Stderr.TrimEnd()}" : result.Stderr.TrimEnd();
-        Console.Error.WriteLine(terminal.Interactive ? $"\u001b[31m{text}\u001b[0m" : text);
+        Console.Error.WriteLine(Terminal.ErrorColor ? $"\u001b[31m{text}\u001b[0m" : text);
     }
 
     private static void Render(ResponseTable table, Terminal terminal)
     {
         var console = AnsiConsole.Create(new AnsiConsoleSettings
         {
-            Ansi = terminal.Interactive ? AnsiSupport.Detect : AnsiSupport.No,
-            ColorSystem = terminal.Interactive ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
+            Ansi = terminal.Color ? AnsiSupport.Detect : AnsiSupport.No,
+            ColorSystem = terminal.Color ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
             Interactive = InteractionSupport.No,
             Out = new AnsiConsoleOutput(Console.Out),
         });
@@ -43,7 +47,7 @@ internal static class ResultPrinter
         var rendered = new Table().Border(terminal.Interactive ? TableBorder.Rounded : TableBorder.None);
         foreach (var column in table.Columns)
         {
-            rendered.AddColumn(new TableColumn(new Text(column, terminal.Interactive ? new Style(decoration: Decoration.Bold) : Style.Plain)));
+            rendered.AddColumn(new TableColumn(new Text(column, terminal.Color ? new Style(decoration: Decoration.Bold) : Style.Plain)));
         }
 
         foreach (var row in table.Rows)

@@ -30,6 +30,9 @@ internal sealed record AgentOptions
     /// <summary>Longest delay between reconnection attempts. The default is 30 s.</summary>
     public TimeSpan MaxReconnect { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>Refusals of this device's token (401/403) in a row after which the agent stops, saying so. The default is 3.</summary>
+    public int MaxTokenRefusals { get; init; } = 3;
+
     /// <summary>The agent pings the hub this often; a hub silent for twice this long is treated as gone. The default is 5 s.</summary>
     public TimeSpan Heartbeat { get; init; } = DefaultHeartbeat;
 
@@ -65,6 +68,11 @@ internal sealed record AgentOptions
         if (MinReconnect <= TimeSpan.Zero || MaxReconnect < MinReconnect)
         {
             throw new ArgumentException($"MinReconnect ({MinReconnect}) must be positive and at most MaxReconnect ({MaxReconnect}).", nameof(MinReconnect));
+        }
+
+        if (MaxTokenRefusals < 1)
+        {
+            throw new ArgumentException($"MaxTokenRefusals must be at least 1; it is {MaxTokenRefusals}.", nameof(MaxTokenRefusals));
         }
 
         if (LockRetry <= TimeSpan.Zero)

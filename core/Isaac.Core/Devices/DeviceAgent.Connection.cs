@@ -16,14 +16,27 @@ public sealed partial class DeviceAgent
     private volatile Outbox? _connection;
     private int _connectFailures;
     private HttpStatusCode? _lastRefusal;
+    private int _tokenRefusals;
+    private readonly TaskCompletionSource _tokenRefused = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _lastHeard;
     private int _hubIndex;
 
     /// <summary>The hub this pass connects to: the next in the list after each failed or ended connection.</summary>
     private Uri Hub => _hubIndex % (_options.OtherHubs.Count + 1) is var i and > 0 ? _options.OtherHubs[i - 1] : _options.Hub;
 
+    /// <summary>
+    /// Set once the hub refused this device's token (401/403) <see cref="AgentOptions.MaxTokenRefusals"/> times in a
+    /// row: the agent said so (log and <see cref="Notices"/>), stopped trying, and <see cref="RunAsync"/> returned.
+    /// </summary>
+    public bool TokenRefused => _tokenRefused.Task.IsCompleted;
+
     private async Task<TimeSpan> ConnectPassAsync(CancellationToken cancellationToken)
     {
+        if (TokenRefused)
+        {
+            return _options.MaxReconnect; // said once; nothing more to try until the agent is stopped
+        }
+
         SetState(AgentState.Disconnected);
         using var socket = new ClientWebSocket();
         socket.Options.CollectHttpResponseDetails = true;
@@ -48,6 +61,7 @@ public sealed partial class DeviceAgent
         }
 
         _lastRefusal = null;
+        _tokenRefusals = 0;
         _logger.LogInformation("Connected to the hub at {Hub} as '{Device}'", Hub, _options.Device);
         var connectedAt = _time.GetTimestamp();
         try
@@ -82,6 +96,11 @@ public sealed partial class DeviceAgent
         // Each kind of refusal is said once until a connection succeeds: a waiting agent must not flood the log.
         var first = _lastRefusal != status;
         _lastRefusal = status;
+        if (status is not (HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden))
+        {
+            _tokenRefusals = 0; // counted in a row only
+        }
+
         switch (status)
         {
             case HttpStatusCode.Conflict:
@@ -92,12 +111,18 @@ public sealed partial class DeviceAgent
 
                 return NextDelay();
             case HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden:
-                if (first)
+                // Tried a few times (the token may be registered at this very moment), never forever and silently.
+                if (++_tokenRefusals < _options.MaxTokenRefusals)
                 {
-                    _logger.LogError("The hub at {Hub} refused this device's token ({Status}); check ISAAC_TOKEN (from 'isaac hub add-device {Device}'). Trying again every {Wait}",
-                        Hub, (int)status, _options.Device, _options.MaxReconnect);
+                    _logger.LogDebug("The hub at {Hub} refused the token of device '{Device}' ({Status}); trying again", Hub.ToString(), _options.Device, (int)status);
+                    return NextDelay();
                 }
 
+                var refusal = $"The hub at {Hub} refused the token of device '{_options.Device}' {_tokenRefusals} times in a row (HTTP {(int)status}); stopped. "
+                    + $"Set ISAAC_TOKEN to the token 'isaac hub add-device {_options.Device}' printed (add --replace for a new one).";
+                _logger.LogError("{Refusal}", refusal);
+                Notice(refusal);
+                _tokenRefused.TrySetResult();
                 return _options.MaxReconnect;
             default:
                 _logger.LogWarning("Could not connect to the hub at {Hub}: {Reason}", Hub, ex.Message);

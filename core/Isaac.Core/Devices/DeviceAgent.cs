@@ -68,14 +68,14 @@ public sealed partial class DeviceAgent : IAsyncDisposable
     /// <summary>Starts serving in the background; the first step is waiting for the machine's agent lock. Calling it again does nothing.</summary>
     public void Start() => _main ??= Task.Run(() => MainAsync(_shutdown.Token));
 
-    /// <summary>Serves until <paramref name="cancellationToken"/> fires, then stops and releases the lock.</summary>
+    /// <summary>Serves until <paramref name="cancellationToken"/> fires or the hub keeps refusing the token (<see cref="TokenRefused"/>), then stops and releases the lock.</summary>
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         Start();
         var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await using (cancellationToken.Register(() => stopped.TrySetResult()).ConfigureAwait(false))
         {
-            await Task.WhenAny(_main ?? Task.CompletedTask, stopped.Task).ConfigureAwait(false);
+            await Task.WhenAny(_main ?? Task.CompletedTask, stopped.Task, _tokenRefused.Task).ConfigureAwait(false);
         }
 
         await DisposeAsync().ConfigureAwait(false);

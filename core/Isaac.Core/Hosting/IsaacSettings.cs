@@ -80,6 +80,24 @@ public sealed record IsaacSettings
         };
     }
 
+    /// <summary>
+    /// Creates <paramref name="folder"/> if needed and checks this user can write in it, for the processes that
+    /// must (the shell, the agent, the hub); throws a one-line <see cref="IsaacException"/> naming the folder and
+    /// <paramref name="setting"/>, the setting that chose it, when it cannot be used.
+    /// </summary>
+    public static void EnsureWritable(string folder, string setting)
+    {
+        try
+        {
+            Directory.CreateDirectory(folder);
+            using var probe = new FileStream(Path.Combine(folder, $".write-check-{Environment.ProcessId}"), FileMode.Create, FileAccess.Write, FileShare.None, 1, FileOptions.DeleteOnClose);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw SettingsException.UnusableFolder(folder, setting, ex);
+        }
+    }
+
     // A flag wins over the environment, which wins over the file; the source names where a bad value came from.
     private static (string Source, string? Value) Pick((string Source, string? Value) flag, (string Source, string? Value) environment, (string Source, string? Value) file) =>
         flag.Value is not null ? flag : environment.Value is not null ? environment : file;
@@ -184,6 +202,9 @@ internal sealed partial class SettingsException : IsaacException
         new($"{path}:{ex.Start.Line}:{ex.Start.Column}: {Reason(ex)}. Fix or remove the file.", ex);
 
     internal static SettingsException BadDevice(string source, string problem) => new($"{source}: {problem}");
+
+    internal static SettingsException UnusableFolder(string folder, string setting, Exception ex) =>
+        new($"{folder}: Isaac cannot write here ({(ex is UnauthorizedAccessException ? "permission denied" : ex.Message.TrimEnd('.'))}). Set {setting} to a folder this user can write, or fix this one's permissions.", ex);
 
     internal static SettingsException BadHub(string source, string value) =>
         new($"{source}: the hub address '{value}' is not an http:// or https:// address such as http://127.0.0.1:5080.");

@@ -167,22 +167,31 @@ public sealed class DeviceAgentConnectionTests : IDisposable
         Assert.Single(log.Lines, line => line.Contains("Device 'laptop2' is already served by another agent; waiting", StringComparison.Ordinal));
     }
 
-    [Fact(Timeout = 60_000)]
-    public async Task A_401_from_the_hub_is_logged_once_as_an_error_naming_ISAAC_TOKEN_and_retried_slowly()
+    [Theory(Timeout = 60_000)]
+    [InlineData(HttpStatusCode.Unauthorized)]
+    [InlineData(HttpStatusCode.Forbidden)]
+    public async Task A_refused_token_is_tried_a_bounded_number_of_times_then_the_agent_stops_saying_so_once(HttpStatusCode refusal)
     {
         // Arrange
-        await using var hub = new ScriptedHub { RefuseWith = HttpStatusCode.Unauthorized };
+        await using var hub = new ScriptedHub { RefuseWith = refusal };
         var log = new ListLogger<DeviceAgent>();
-        var options = AgentHarness.Options(hub, _home.Path) with { MaxReconnect = TimeSpan.FromMilliseconds(200) };
+        var options = AgentHarness.Options(hub, _home.Path) with { MaxReconnect = TimeSpan.FromMilliseconds(200), MaxTokenRefusals = 3 };
+        await using var agent = new DeviceAgent(options, CommandCatalog.Empty, new RunRecorder().RunAsync, logger: log);
+        var notices = new List<string>();
+        using var subscription = agent.Notices.Subscribe(notices.Add);
 
-        // Act
-        await using var agent = AgentHarness.Start(options, new RunRecorder(), logger: log);
-        await AgentHarness.WaitUntilAsync(() => hub.Refusals >= 3, "three refusals");
+        // Act: RunAsync returns by itself, without cancellation
+        await agent.RunAsync(CancellationToken.None);
 
         // Assert
+        Assert.True(agent.TokenRefused);
+        Assert.Equal(3, hub.Refusals);
         var line = Assert.Single(log.Lines, line => line.Contains("ISAAC_TOKEN", StringComparison.Ordinal));
         Assert.StartsWith("Error:", line);
-        Assert.Contains("401", line);
+        Assert.Contains($"(HTTP {(int)refusal})", line);
+        Assert.Contains("device 'laptop2'", line);
+        Assert.Contains(hub.Address.ToString(), line);
+        Assert.Equal(line["Error: ".Length..], Assert.Single(notices));
     }
 
     [Fact(Timeout = 60_000)]
