@@ -3,6 +3,8 @@ namespace Isaac.Cli.Shell;
 /// <summary>What Isaac knows about where it is printing.</summary>
 internal sealed record Terminal(bool Interactive, int Width)
 {
+    public bool Color { get; init; } = string.IsNullOrEmpty(Environment.GetEnvironmentVariable("NO_COLOR"));
+
     /// <summary>Interactive only with a terminal on stdin and stdout and no CI variable set (DESIGN §4).</summary>
     public static Terminal Detect()
     {
