@@ -1,7 +1,7 @@
 using System.Globalization;
-using Isaac.Cli.LineEditor;
 using Isaac.Core.Dispatch;
 using Isaac.Core.Hosting;
+using Isaac.LineEditor;
 
 namespace Isaac.Cli.Shell;
 
@@ -21,7 +21,7 @@ internal sealed class InteractiveShell(IsaacHost host, Terminal terminal)
         var recall = new EditorHistory(limit);
         recall.Load(history.Load());
         var completion = new ShellCompletion(host);
-        using var editor = new LineEditor.LineEditor(recall, PromptText, completion.Complete, completion.FirstWordStyle, terminal.Color);
+        using var editor = new Editor(recall, PromptText, completion.Complete, completion.FirstWordStyle, terminal.Color);
 
         // Opening the queue now means a corrupt file is reported before the first command.
         _queued = (await host.GetQueueStatusAsync()).Queued;
@@ -60,7 +60,7 @@ internal sealed class InteractiveShell(IsaacHost host, Terminal terminal)
     /// <summary><c>isaac [OFFLINE: N queued]&gt;</c> while anything waits for the hub, <c>isaac&gt;</c> otherwise.</summary>
     private string PromptText() => _queued > 0 ? $"isaac [OFFLINE: {_queued} queued]>" : "isaac>";
 
-    private async Task<int> ReadLoopAsync(LineEditor.LineEditor editor, EditorHistory recall, History history, ShellCompletion completion, CancellationToken cancellationToken)
+    private async Task<int> ReadLoopAsync(Editor editor, EditorHistory recall, History history, ShellCompletion completion, CancellationToken cancellationToken)
     {
         while (true)
         {
@@ -112,7 +112,7 @@ internal sealed class InteractiveShell(IsaacHost host, Terminal terminal)
         }
     }
 
-    private async Task RunAsync(string line, LineEditor.LineEditor editor)
+    private async Task RunAsync(string line, Editor editor)
     {
         CommandResult result;
         using (var running = CancelOnCtrlC.Start(CancellationToken.None))

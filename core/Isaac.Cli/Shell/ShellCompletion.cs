@@ -1,5 +1,5 @@
-using Isaac.Cli.LineEditor;
 using Isaac.Core.Hosting;
+using Isaac.LineEditor;
 
 namespace Isaac.Cli.Shell;
 

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
 
-namespace Isaac.Cli.LineEditor;
+namespace Isaac.LineEditor;
 
 /// <summary>
 /// Isaac's line editor: Emacs keys, history with Ctrl-R and fish-style suggestions, Tab completion, and notices
@@ -11,7 +11,7 @@ namespace Isaac.Cli.LineEditor;
 /// in poll(2) on stdin and a wake-up pipe. Every change redraws the prompt and the line from the model, never by
 /// patching the screen, so fast typing cannot leave a stale display.
 /// </summary>
-internal sealed class LineEditor : IDisposable
+internal sealed class Editor : IDisposable
 {
     // After a lone ESC, how long to wait for the rest of a sequence before taking it as the Esc key.
     private const int EscapeWaitMilliseconds = 30;
@@ -46,7 +46,7 @@ internal sealed class LineEditor : IDisposable
     /// <param name="complete">The candidates for Tab, given the line and the cursor.</param>
     /// <param name="firstWordStyle">An SGR colour for the line's first word, or null for none.</param>
     /// <param name="color">False (NO_COLOR) draws no colour or style at all.</param>
-    public LineEditor(EditorHistory history, Func<string> prompt, Func<string, int, CompletionSet> complete, Func<string, string?> firstWordStyle, bool color)
+    public Editor(EditorHistory history, Func<string> prompt, Func<string, int, CompletionSet> complete, Func<string, string?> firstWordStyle, bool color)
     {
         _history = history;
         _prompt = _activePrompt = prompt;

@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Text;
 
-namespace Isaac.Cli.LineEditor;
+namespace Isaac.LineEditor;
 
 /// <summary>
 /// Turns the bytes a terminal in raw mode sends into keys: UTF-8 text, control characters, CSI and SS3 sequences

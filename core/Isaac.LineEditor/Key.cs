@@ -1,4 +1,4 @@
-namespace Isaac.Cli.LineEditor;
+namespace Isaac.LineEditor;
 
 internal enum KeyKind
 {

@@ -1,4 +1,4 @@
-namespace Isaac.Cli.LineEditor;
+namespace Isaac.LineEditor;
 
 /// <summary>
 /// The lines the editor can recall, oldest first: each line once (running a line again moves it to the newest end),

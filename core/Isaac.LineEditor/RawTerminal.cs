@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text;
 
-namespace Isaac.Cli.LineEditor;
+namespace Isaac.LineEditor;
 
 /// <summary>
 /// The terminal as the line editor needs it: raw mode while a line is read (termios through libc: .NET's Console only

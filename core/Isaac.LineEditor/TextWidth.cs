@@ -2,7 +2,7 @@ using System.Buffers;
 using System.Globalization;
 using System.Text;
 
-namespace Isaac.Cli.LineEditor;
+namespace Isaac.LineEditor;
 
 /// <summary>
 /// How many terminal cells a character takes: 2 for East Asian wide and emoji, 0 for combining marks, 1 otherwise.

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Isaac.Cli.LineEditor;
+namespace Isaac.LineEditor;
 
 /// <summary>
 /// The line being edited and its cursor, with the Emacs editing operations and a kill ring. The cursor always sits on

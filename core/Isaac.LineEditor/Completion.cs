@@ -1,4 +1,4 @@
-namespace Isaac.Cli.LineEditor;
+namespace Isaac.LineEditor;
 
 /// <summary>One thing Tab can put in place of the word before the cursor.</summary>
 /// <param name="Text">What replaces the word.</param>
