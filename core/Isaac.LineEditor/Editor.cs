@@ -87,6 +87,10 @@ internal sealed class Editor : IDisposable
 
         _terminal.EnterRaw();
         _terminal.Write("\u001b[?2004h"); // bracketed paste on
+
+        // Output that did not end its line (printf abc) would be drawn over: a row of spaces wraps to a new row only
+        // when the cursor is not at the start of one (zsh's PROMPT_SP), and a dim ⏎ marks where the output ended.
+        _terminal.Write(Styled("2", "⏎") + new string(' ', TerminalWidth() - 1) + "\r");
         try
         {
             Render();
@@ -223,14 +227,9 @@ internal sealed class Editor : IDisposable
 
     private Outcome? Handle(Key key)
     {
-        if (_search is not null && HandleSearch(key) is { } searched)
-        {
-            return searched;
-        }
-
         if (_search is not null)
         {
-            return null;
+            return HandleSearch(key);
         }
 
         switch (key)
@@ -482,8 +481,9 @@ internal sealed class Editor : IDisposable
         _cursorRow = _endRow = 0;
     }
 
+    // Only for a line being typed: a line recalled with Up is shown as it is.
     private string? Suggestion() =>
-        _search is null && _buffer.AtEnd && _history.Suggest(_buffer.Text) is { } entry ? entry[_buffer.Text.Length..] : null;
+        _search is null && _historyIndex == _history.Count && _buffer.AtEnd && _history.Suggest(_buffer.Text) is { } entry ? entry[_buffer.Text.Length..] : null;
 
     // From the cursor's row up to the first row of the prompt.
     private string Home() => _cursorRow > 0 ? $"\u001b[{_cursorRow}A" : "";

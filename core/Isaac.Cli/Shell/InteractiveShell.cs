@@ -72,7 +72,7 @@ internal sealed class InteractiveShell(IsaacHost host, Terminal terminal)
             }
 
             // A paste of several lines runs them one after the other, in order, once Enter confirmed it.
-            foreach (var line in typed.Split('\n'))
+            foreach (var line in typed.Split('\n').Select(l => l.TrimEnd()))
             {
                 if (string.IsNullOrWhiteSpace(line))
                 {
