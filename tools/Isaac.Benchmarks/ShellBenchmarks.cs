@@ -12,7 +12,7 @@ namespace Isaac.Benchmarks;
 /// The interactive shell's resident memory (VmRSS in /proc/PID/status) in a real terminal (a tmux session): at an
 /// empty prompt after start, while it idles, and after lines typed as a person types them (a shell command, the
 /// meta-commands, a route while the hub is down), against a .NET hello world blocked in <c>Console.ReadLine</c> and an
-/// interactive bash, measured in the same run.
+/// interactive bash, measured in the same run; and the prompt's latency with a long history (<see cref="LatencyAsync"/>).
 /// </summary>
 internal static partial class ShellBenchmarks
 {
@@ -22,6 +22,7 @@ internal static partial class ShellBenchmarks
 
     public static async Task RunAsync(Report report, string work, bool quick, string isaacExe, string helloExe, string publishedExe)
     {
+        await LatencyAsync(report, work, quick, isaacExe);
         var idle = TimeSpan.FromMinutes(IdleMinutes() ?? (quick ? 1 : 10));
         var commands = quick ? 1_000 : 10_000;
         var rows = new List<(string Case, double MiB)>();
@@ -81,6 +82,82 @@ internal static partial class ShellBenchmarks
         text.AppendLine().Append("VmRSS every tenth of the commands: ")
             .AppendJoin(", ", checkpoints.Select(c => string.Create(CultureInfo.InvariantCulture, $"{c.Count:N0}: {c.MiB:0.0}")));
         report.Text("### A light shell\n\n" + text);
+    }
+
+    /// <summary>
+    /// Keystroke-to-screen and Ctrl-R-to-first-match latency with 100,000 history entries, isaac against bash with the
+    /// same history, each driven and read through tmux (so both include tmux's own round trip), then the CPU of an
+    /// isaac with no hub (nothing but the prompt running) idling at the prompt.
+    /// </summary>
+    private static async Task LatencyAsync(Report report, string work, bool quick, string isaacExe)
+    {
+        const int Entries = 100_000;
+        var keys = quick ? 100 : 300;
+        var searches = quick ? 20 : 60;
+        var home = Path.Combine(work, "shell-latency");
+        Directory.CreateDirectory(home);
+        // Every entry differs; the needle is only in the oldest, so each search and each suggestion walks them all.
+        string[] lines = ["echo needle-oldest", .. Enumerable.Range(1, Entries - 1).Select(i => $"echo entry-{i:D6} {(i % 7 == 0 ? "build" : "test")}")];
+        await File.WriteAllLinesAsync(Path.Combine(home, "history"), lines);
+        await File.WriteAllLinesAsync(Path.Combine(work, "bash-history"), lines);
+
+        using var bash = Terminal.Start($"env HISTFILE='{Path.Combine(work, "bash-history")}' HISTSIZE={Entries} HISTFILESIZE={Entries} PS1='$ ' bash --norc --noprofile -i");
+        await bash.WaitForAsync(s => s.TrimEnd().EndsWith('$'), "bash");
+        using var isaac = Terminal.Start($"env -u CI ISAAC_HOME='{home}' ISAAC_DEVICE=desktop ISAAC_HISTSIZE={Entries} '{isaacExe}'");
+        await isaac.WaitForAsync(IsPrompt, "isaac");
+
+        report.Section("Prompt latency (issue 12)",
+            $"Through tmux (140×40): a key sent with `send-keys` until the cursor moved (`display-message`), {keys} keys; Ctrl-R and `needle` sent at once until the screen shows the match, which is the oldest of {Entries:N0} entries ({searches} searches). Floor: bash with the same history in the same run. Both include tmux's client round trip (a process start per look).",
+            ("keystroke to screen, 100,000 history entries", await KeystrokesAsync(isaac, keys), await KeystrokesAsync(bash, keys)),
+            ("Ctrl-R to first match over 100,000 entries", await SearchesAsync(isaac, searches), await SearchesAsync(bash, searches)));
+
+        using var alone = Terminal.Start($"env -u CI ISAAC_HOME='{Path.Combine(work, "shell-alone")}' ISAAC_DEVICE=desktop '{isaacExe}'");
+        await alone.SettledRssAsync(IsPrompt);
+        var (samples, cpu) = await IdleAsync(alone, TimeSpan.FromSeconds(quick ? 30 : 120));
+        report.Text(string.Create(CultureInfo.InvariantCulture,
+            $"isaac with no hub configured, idle at an empty prompt for {(quick ? 30 : 120)} s: {cpu:0.00} ms CPU per second, VmRSS {samples[^1]:0.0} MiB."));
+    }
+
+    private static async Task<Samples> KeystrokesAsync(Terminal shell, int keys)
+    {
+        var micros = new List<double>();
+        for (var key = 0; key < keys; key++)
+        {
+            if (key % 40 == 0)
+            {
+                shell.Send("C-u");
+                await shell.WaitForAsync(_ => shell.CursorColumn() <= 2 || shell.Screen().TrimEnd().EndsWith('>'), "an empty line");
+            }
+
+            var before = shell.CursorColumn();
+            var start = Stopwatch.GetTimestamp();
+            shell.Send("-l", ((char)('a' + key % 26)).ToString());
+            while (shell.CursorColumn() == before)
+            {
+            }
+
+            micros.Add(Stopwatch.GetElapsedTime(start).TotalMicroseconds);
+        }
+
+        return new Samples([.. micros]);
+    }
+
+    private static async Task<Samples> SearchesAsync(Terminal shell, int searches)
+    {
+        shell.Send("C-u");
+        var micros = new List<double>();
+        for (var search = 0; search < searches; search++)
+        {
+            var start = Stopwatch.GetTimestamp();
+            shell.Send("C-r", "needle");
+            await shell.WaitForAsync(s => s.Contains("echo needle-oldest", StringComparison.Ordinal), "the match");
+            micros.Add(Stopwatch.GetElapsedTime(start).TotalMicroseconds);
+            shell.Send("C-g");
+            shell.Send("C-u");
+            await shell.WaitForAsync(s => !s.Contains("needle", StringComparison.Ordinal), "the search to end");
+        }
+
+        return new Samples([.. micros]);
     }
 
     /// <summary>VmRSS every 15 s (the highest says whether it grew) and the CPU it used, in ms per second.</summary>
@@ -195,6 +272,12 @@ internal static partial class ShellBenchmarks
         }
 
         public void Dispose() => Tmux("kill-session", "-t", _name);
+
+        public void Send(params string[] keys) => Tmux(["send-keys", "-t", _name, .. keys]);
+
+        public string Screen() => Tmux("capture-pane", "-t", _name, "-p");
+
+        public int CursorColumn() => int.Parse(Tmux("display-message", "-p", "-t", _name, "#{cursor_x}").Trim(), CultureInfo.InvariantCulture);
 
         [GeneratedRegex(@"^isaac( \[OFFLINE: \d+ queued\])?> ?$")]
         private static partial Regex EmptyPrompt();

@@ -1,12 +1,15 @@
-using System.Reflection;
-using RadLine;
+using System.Text;
 
 namespace Isaac.Cli.Shell;
 
-/// <summary>Command history in a plain text file, one line per entry, kept to the most recent entries.</summary>
+/// <summary>
+/// Command history in a plain text file, one line per entry, shared by every shell of the same ISAAC_HOME: each
+/// shell appends whole lines in one write to a file opened for appending, and reads the file when it starts. The
+/// file keeps duplicates (it is a log); the editor's list holds each line once, newest place kept.
+/// </summary>
 internal sealed class History(string path, int limit)
 {
-    /// <summary>The most recent entries; the file is rewritten once it holds more than twice the limit.</summary>
+    /// <summary>The most recent distinct entries, oldest first; a file of more than twice the limit is compacted.</summary>
     public IReadOnlyList<string> Load()
     {
         try
@@ -16,17 +19,31 @@ internal sealed class History(string path, int limit)
                 return [];
             }
 
-            var lines = File.ReadAllLines(path).Where(l => l.Length > 0).ToArray();
-            var recent = lines.TakeLast(limit).ToArray();
+            var lines = File.ReadAllLines(path);
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            var recent = new List<string>();
+            for (var index = lines.Length - 1; index >= 0 && recent.Count < limit; index--)
+            {
+                if (lines[index].Length > 0 && seen.Add(lines[index]))
+                {
+                    recent.Add(lines[index]);
+                }
+            }
+
+            recent.Reverse();
             if (lines.Length > 2 * limit)
             {
-                File.WriteAllLines(path, recent);
+                // Written aside and renamed over the file, so a crash leaves either file whole.
+                var compacted = path + ".compact";
+                File.WriteAllLines(compacted, recent);
+                File.Move(compacted, path, overwrite: true);
             }
 
             return recent;
         }
-        catch (IOException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
+            Console.Error.WriteLine($"isaac: warning: history not read from {path}: {ex.Message}");
             return [];
         }
     }
@@ -41,29 +58,14 @@ internal sealed class History(string path, int limit)
         try
         {
             Directory.CreateDirectory(Path.GetDirectoryName(path) ?? ".");
-            File.AppendAllLines(path, [line]);
+            // One write of a whole line to a file opened for appending: lines of two shells never interleave.
+            using var file = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
+            file.Write(Encoding.UTF8.GetBytes(line + "\n"));
         }
-        catch (IOException ex)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             // History is a convenience; never fail a command over it.
             Console.Error.WriteLine($"isaac: warning: history not saved to {path}: {ex.Message}");
-        }
-    }
-
-    /// <summary>Drops the line editor's oldest entries beyond the limit, so that a long session holds a bounded history.</summary>
-    public void Trim(ILineEditorHistory editorHistory)
-    {
-        // RadLine 0.6 keeps every line it is given in a private list and has no way to forget one; a fresh editor
-        // would lose keys it has read ahead (a pasted second line), so the list is trimmed where it is.
-        if (editorHistory.Count <= limit
-            || editorHistory.GetType().GetField("_history", BindingFlags.NonPublic | BindingFlags.Instance)?.GetValue(editorHistory) is not LinkedList<LineBuffer[]> entries)
-        {
-            return;
-        }
-
-        while (entries.Count > limit)
-        {
-            entries.RemoveFirst();
         }
     }
 }

@@ -1,128 +1,163 @@
+using System.Globalization;
 using Isaac.Core.Dispatch;
 using Isaac.Core.Hosting;
-using Isaac.Core.Queue;
-using RadLine;
-using Spectre.Console;
+using Isaac.LineEditor;
 
 namespace Isaac.Cli.Shell;
 
-/// <summary>The interactive prompt: line editing, persisted history, completion of command names.</summary>
+/// <summary>The interactive prompt: Isaac's line editor, persisted history, completion, and a prompt that follows the queue.</summary>
 internal sealed class InteractiveShell(IsaacHost host, Terminal terminal)
 {
-    private const int HistoryLimit = 1000;
+    private const int DefaultHistoryLimit = 1000;
+
+    private volatile int _queued;
 
     public async Task<int> RunAsync()
     {
-        var editor = new LineEditor(source: new TerminalInput())
-        {
-            Prompt = new ShellPrompt(PromptText),
-            Completion = new CommandCompletion(host.Commands.Select(d => d.Usage)),
-        };
-        // A one-line prompt: arrows walk the history as in bash, and the readline staples work.
-        editor.KeyBindings.Add<PreviousHistoryCommand>(ConsoleKey.UpArrow);
-        editor.KeyBindings.Add<NextHistoryCommand>(ConsoleKey.DownArrow);
-        editor.KeyBindings.Add<PreviousHistoryCommand>(ConsoleKey.P, ConsoleModifiers.Control);
-        editor.KeyBindings.Add<NextHistoryCommand>(ConsoleKey.N, ConsoleModifiers.Control);
-        editor.KeyBindings.Add<MoveHomeCommand>(ConsoleKey.A, ConsoleModifiers.Control);
-        editor.KeyBindings.Add<MoveEndCommand>(ConsoleKey.E, ConsoleModifiers.Control);
-
-        var history = new History(host.Settings.HistoryPath, HistoryLimit);
-        foreach (var line in history.Load())
-        {
-            editor.History.Add(line);
-        }
+        var limit = int.TryParse(Environment.GetEnvironmentVariable("ISAAC_HISTSIZE"), NumberStyles.None, CultureInfo.InvariantCulture, out var size) && size > 0
+            ? size
+            : DefaultHistoryLimit;
+        var history = new History(host.Settings.HistoryPath, limit);
+        var recall = new EditorHistory(limit);
+        recall.Load(history.Load());
+        var completion = new ShellCompletion(host);
+        using var editor = new Editor(recall, PromptText, completion.Complete, completion.FirstWordStyle, terminal.Color);
 
         // Opening the queue now means a corrupt file is reported before the first command.
-        await host.GetQueueStatusAsync();
+        _queued = (await host.GetQueueStatusAsync()).Queued;
         Commands.ReportQueueRecovery(host);
 
-        // The prompt follows the queue's status stream; nothing here polls the database.
-        using var queueWatch = host.QueueChanges.Subscribe(status => _queued = status.Queued);
-        using var syncNotices = host.SyncEvents.Subscribe(synced => Notify(synced.ToString()));
-        using var deadNotices = host.DeadLetters.Subscribe(dead => Notify(dead.ToString()), error => Notify($"isaac: warning: dead-letter notices stopped: {error.Message}"));
+        // The prompt follows the queue's status stream (this process's writes at once, other processes' within the
+        // queue's change interval) and is redrawn at once, half-typed line and all: no key needed.
+        using var queueWatch = host.QueueChanges.Subscribe(status =>
+        {
+            _queued = status.Queued;
+            editor.Invalidate();
+        });
+        using var queueFile = WatchQueueFile(editor);
+        using var syncNotices = host.SyncEvents.Subscribe(synced => editor.Notify(synced.ToString()));
+        using var deadNotices = host.DeadLetters.Subscribe(dead => editor.Notify(dead.ToString()), error => editor.Notify($"isaac: warning: dead-letter notices stopped: {error.Message}"));
         host.StartSync();
 
         // With a hub configured this shell is also a device: it serves routed commands and shows routed results as they arrive.
         using var background = new CancellationTokenSource();
         var device = host.CreateAgent(capacity: 4);
-        using var agentNotices = device?.Notices.Subscribe(notice => Notify($"isaac: warning: {notice}"));
+        using var agentNotices = device?.Notices.Subscribe(notice => editor.Notify($"isaac: warning: {notice}"));
         var agent = device?.RunAsync(background.Token) ?? Task.CompletedTask;
-        await using var inbox = host.StartResultInbox(Notify);
+        var devices = RefreshDevicesAsync(completion, background.Token);
+        await using var inbox = host.StartResultInbox(editor.Notify);
         try
         {
-            return await ReadLoopAsync(editor, history);
+            return await ReadLoopAsync(editor, recall, history, completion, background.Token);
         }
         finally
         {
             await background.CancelAsync();
             await agent;
+            await devices;
         }
     }
 
-    private volatile int _queued;
+    private int _recount;
+
+    /// <summary>
+    /// Another process's writes reach the prompt through inotify on the queue's files (the database and its WAL), at
+    /// once, rather than at the queue's next change check.
+    /// </summary>
+    private FileSystemWatcher? WatchQueueFile(Editor editor)
+    {
+        var folder = Path.GetDirectoryName(host.Settings.QueuePath);
+        if (folder is null || !Directory.Exists(folder))
+        {
+            return null;
+        }
+
+        var watcher = new FileSystemWatcher(folder, Path.GetFileName(host.Settings.QueuePath) + "*") { NotifyFilter = NotifyFilters.LastWrite | NotifyFilters.Size };
+        watcher.Changed += (_, _) => _ = RecountAsync(editor);
+        watcher.EnableRaisingEvents = true;
+        return watcher;
+    }
+
+    // One count at a time; changes seen while it runs make it count once more, so the last change is never missed.
+    private async Task RecountAsync(Editor editor)
+    {
+        if (Interlocked.Increment(ref _recount) != 1)
+        {
+            return;
+        }
+
+        do
+        {
+            Interlocked.Exchange(ref _recount, 1);
+            try
+            {
+                _queued = (await host.GetQueueStatusAsync()).Queued;
+                editor.Invalidate();
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // The queue's own change check reports store failures and still updates the prompt.
+            }
+        }
+        while (Interlocked.CompareExchange(ref _recount, 0, 1) != 1);
+    }
 
     /// <summary><c>isaac [OFFLINE: N queued]&gt;</c> while anything waits for the hub, <c>isaac&gt;</c> otherwise.</summary>
     private string PromptText() => _queued > 0 ? $"isaac [OFFLINE: {_queued} queued]>" : "isaac>";
 
-    /// <summary>Prints a line above the prompt; the line being typed is redrawn at the next key.</summary>
-    private void Notify(string message)
-    {
-        lock (Console.Out)
-        {
-            Console.Out.Write($"\r\u001b[2K{message.TrimEnd()}\n\u001b[1m{PromptText()}\u001b[0m ");
-        }
-    }
-
-    private async Task<int> ReadLoopAsync(LineEditor editor, History history)
+    private async Task<int> ReadLoopAsync(Editor editor, EditorHistory recall, History history, ShellCompletion completion, CancellationToken cancellationToken)
     {
         while (true)
         {
-            history.Trim(editor.History);
-            string? line;
-            using (var reading = CancelOnCtrlC.Start(CancellationToken.None))
-            {
-                try
-                {
-                    line = await editor.ReadLine(reading.Token);
-                    if (line is null)
-                    {
-                        // RadLine answers a Ctrl-C it notices between keys with null, as it answers the end of input.
-                        reading.Token.ThrowIfCancellationRequested();
-                    }
-                }
-                catch (OperationCanceledException)
-                {
-                    AnsiConsole.WriteLine("^C");
-                    continue;
-                }
-            }
-
-            if (line is null)
+            // The editor blocks its thread in poll(2) until a key or a redraw request comes: off the async flow.
+            var typed = await Task.Factory.StartNew(() => editor.ReadLine(), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            if (typed is null)
             {
                 return 0;
             }
 
-            if (string.IsNullOrWhiteSpace(line))
+            // A paste of several lines runs them one after the other, in order, once Enter confirmed it.
+            foreach (var line in typed.Split('\n').Select(l => l.TrimEnd()))
             {
-                continue;
-            }
-
-            history.Append(line);
-            if (BuiltIns.TryRun(line, out var exit))
-            {
-                if (exit is { } code)
+                if (string.IsNullOrWhiteSpace(line))
                 {
-                    return code;
+                    continue;
                 }
 
-                continue;
-            }
+                recall.Add(line);
+                history.Append(line);
+                if (BuiltIns.TryRun(line, out var exit))
+                {
+                    if (exit is { } code)
+                    {
+                        return code;
+                    }
 
-            await RunAsync(line);
+                    continue;
+                }
+
+                await RunAsync(line, editor);
+                if (line.StartsWith('!'))
+                {
+                    _ = RefreshDevicesAsync(completion, cancellationToken);
+                }
+            }
         }
     }
 
-    private async Task RunAsync(string line)
+    private static async Task RefreshDevicesAsync(ShellCompletion completion, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await completion.RefreshDevicesAsync(cancellationToken);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException or Microsoft.Data.Sqlite.SqliteException)
+        {
+            // Completion of device names is a convenience: without a list, '!' simply offers nothing.
+        }
+    }
+
+    private async Task RunAsync(string line, Editor editor)
     {
         CommandResult result;
         using (var running = CancelOnCtrlC.Start(CancellationToken.None))
@@ -134,10 +169,17 @@ internal sealed class InteractiveShell(IsaacHost host, Terminal terminal)
         // device's answer never has a confirmation, so it is printed below like any text.
         if (result.Confirmation is { } confirmed)
         {
-            var question = new ConfirmationPrompt(Markup.Escape(result.Stdout.TrimEnd())) { DefaultValue = false };
-            if (await question.ShowAsync(AnsiConsole.Console, CancellationToken.None))
+            var question = result.Stdout.TrimEnd();
+            var lastLine = question.LastIndexOf('\n');
+            if (lastLine >= 0)
             {
-                await RunAsync(confirmed);
+                Console.Out.WriteLine(question[..lastLine]);
+            }
+
+            var answer = editor.ReadLine(() => $"{question[(lastLine + 1)..]} [y/n] (n):");
+            if (answer?.Trim().ToUpperInvariant() is "Y" or "YES")
+            {
+                await RunAsync(confirmed, editor);
             }
 
             return;
@@ -149,21 +191,5 @@ internal sealed class InteractiveShell(IsaacHost host, Terminal terminal)
         // Plain commands go to the hub's shared history (unless share_history is off): kept beside the queue while
         // offline, but never counted or announced as queued work.
         await host.ShareIfPlainAsync(line);
-    }
-
-    private sealed class ShellPrompt(Func<string> text) : ILineEditorPrompt
-    {
-        public (Markup Markup, int Margin) GetPrompt(ILineEditorState state, int line) => (new Markup($"[bold]{Markup.Escape(text())}[/]"), 1);
-    }
-
-    private sealed class CommandCompletion(IEnumerable<string> usages) : ITextCompletion
-    {
-        private readonly string[] _usages = usages.Order(StringComparer.Ordinal).ToArray();
-
-        // Only the first word of a line is a command name.
-        public IEnumerable<string> GetCompletions(string prefix, string word, string suffix) =>
-            string.IsNullOrWhiteSpace(prefix) && word.StartsWith('/')
-                ? _usages.Where(u => u.StartsWith(word, StringComparison.Ordinal))
-                : [];
     }
 }

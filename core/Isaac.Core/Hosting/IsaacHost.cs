@@ -55,6 +55,16 @@ public sealed class IsaacHost : IAsyncDisposable
     /// <summary>Whether the hub answers; null without a hub.</summary>
     internal ConnectivityMonitor? Connectivity { get; private init; }
 
+    internal DeviceRouter? Router { get; private init; }
+
+    /// <summary>The devices the hub knows; while it is away, its last answer (kept in the queue database).</summary>
+    public Task<DeviceList> ListDevicesAsync(CancellationToken cancellationToken = default) =>
+        Router?.ListDevicesAsync(cancellationToken) ?? Task.FromResult(new DeviceList());
+
+    /// <summary>The arguments a command's manifest declares, in order (for completion); empty for an unknown command.</summary>
+    public IReadOnlyList<(string Name, string Description, bool Required)> ArgumentsOf(string command) =>
+        Catalog.Find(command)?.Manifest.Arguments.Select(a => (a.Name, a.Description, a.Required)).ToArray() ?? [];
+
     /// <summary>Every loaded command, in name order.</summary>
     public IReadOnlyList<CommandDescriptor> Commands => Catalog.Descriptors;
 
@@ -140,7 +150,7 @@ public sealed class IsaacHost : IAsyncDisposable
         var context = new HandlerContext { Commands = catalog.Descriptors, Queue = queue, Routes = router, Hub = router, Sync = sync };
         var dispatcher = new Dispatcher(catalog, new OutOfProcessRunner(), new InProcessRunner(plugins, context),
             settings.Tiers, TimeProvider.System, logs.CreateLogger<Dispatcher>());
-        return new IsaacHost(settings, catalog, plugins, queue, hub, sync, dispatcher, logs) { Connectivity = connectivity };
+        return new IsaacHost(settings, catalog, plugins, queue, hub, sync, dispatcher, logs) { Connectivity = connectivity, Router = router };
     }
 
     internal SessionInfo Session(bool interactive, int terminalWidth, bool online = false) => new()

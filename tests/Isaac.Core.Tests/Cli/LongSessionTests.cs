@@ -56,13 +56,14 @@ public sealed class LongSessionTests : IDisposable
         tmux.Type("echo never-run");
         await tmux.WaitForAsync("isaac> echo never-run");
         tmux.SendKeys("C-c");
-        await tmux.WaitForAsync("^C");
+        await tmux.WaitForAsync(s => s.Split('\n').Count(l => l.StartsWith("isaac>", StringComparison.Ordinal)) == 2, "a new prompt");
         tmux.SendKeys("echo first-pasted", "Enter", "echo second-pasted", "Enter");
         var screen = await tmux.WaitForAsync(s => Output(s, "-pasted").Length == 2, "both pasted lines to run");
 
         // Assert
         Assert.Equal(["first-pasted", "second-pasted"], Output(screen, "-pasted"));
         Assert.DoesNotContain("ISAAC EXITED", screen);
+        Assert.DoesNotContain("^C", screen);
         Assert.Equal(["echo first-pasted", "echo second-pasted"], File.ReadAllLines(_home.Combine("history")));
     }
 

@@ -64,4 +64,89 @@ public sealed class OfflinePromptTests : IDisposable
         Assert.DoesNotContain("OFFLINE", screen);
         Assert.DoesNotContain("synced", screen);
     }
+
+    [Fact(Timeout = 90_000)]
+    public async Task The_count_and_notices_redraw_without_a_key_while_a_line_is_half_typed()
+    {
+        // Arrange: devices registered, hub not running; this shell probes quickly.
+        await _hub.AddDevicesAsync("desktop", "laptop2");
+        File.WriteAllText(Path.Combine(_hub.Home("desktop"), "config.yaml"), "sync:\n  offline_probe_min_seconds: 0.2\n  offline_probe_max_seconds: 0.5\n");
+        var environment = string.Join(' ', _hub.Environment("desktop").Select(e => $"{e.Key}='{e.Value}'"));
+        using var tmux = TmuxSession.Start($"env -u CI {environment} '{Fixtures.IsaacExe}'");
+        await tmux.WaitForAsync("isaac>");
+        tmux.Type("echo half-typed");
+        tmux.SendKeys("Left", "Left");
+        await tmux.WaitForAsync("isaac> echo half-typed");
+
+        // Act: another process queues a command; then the hub comes back and the queue drains.
+        var other = await _hub.RunAsync("desktop", "!laptop2 /sysinfo");
+        var queued = await tmux.WaitForAsync("isaac [OFFLINE: 1 queued]> echo half-typed");
+        var cursorWhileQueued = tmux.Cursor();
+        await _hub.StartHubAsync();
+        var synced = await tmux.WaitForAsync(s => s.Contains("1 queued command(s) synced", StringComparison.Ordinal)
+            && s.TrimEnd().EndsWith("isaac> echo half-typed", StringComparison.Ordinal), "the sync notice above the line", timeoutMs: 30_000);
+        tmux.SendKeys("End");
+        tmux.Type("-done");
+        tmux.SendKeys("Enter");
+        var ran = await tmux.WaitForAsync(s => s.Split('\n').Any(l => l.Trim() == "half-typed-done"), "the typed line to run");
+
+        // Assert: the count changed with no key pressed, the line and its cursor stayed, and it ran as typed.
+        Assert.Contains("Command queued", other.Stdout + other.Stderr);
+        Assert.Equal("isaac [OFFLINE: 1 queued]> echo half-typ".Length, cursorWhileQueued.Column);
+        Assert.DoesNotContain("OFFLINE", synced[synced.IndexOf("synced", StringComparison.Ordinal)..]);
+        Assert.Contains("half-typed-done", ran);
+        Assert.Contains("isaac [OFFLINE: 1 queued]> echo half-typed", queued);
+    }
+
+    [Fact(Timeout = 90_000)]
+    public async Task Device_names_complete_after_the_bang_from_the_hub_and_from_its_last_answer_when_it_is_away()
+    {
+        // Arrange
+        await _hub.AddDevicesAsync("desktop", "laptop2");
+        await _hub.StartHubAsync();
+        var environment = string.Join(' ', _hub.Environment("desktop").Select(e => $"{e.Key}='{e.Value}'"));
+
+        // Act: online, then a new shell with the hub gone.
+        string online;
+        using (var tmux = TmuxSession.Start($"env -u CI {environment} '{Fixtures.IsaacExe}'"))
+        {
+            await tmux.WaitForAsync("isaac>");
+            online = await CompleteDeviceAsync(tmux);
+        }
+
+        _hub.KillHub();
+        string offline;
+        using (var tmux = TmuxSession.Start($"env -u CI {environment} '{Fixtures.IsaacExe}'"))
+        {
+            await tmux.WaitForAsync("isaac>");
+            offline = await CompleteDeviceAsync(tmux);
+        }
+
+        // Assert
+        Assert.Contains("isaac> !laptop2", online);
+        Assert.Contains("isaac> !laptop2", offline);
+    }
+
+    // The shell reads the device list in the background as it starts: Tab again until it has.
+    private static async Task<string> CompleteDeviceAsync(TmuxSession tmux)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            tmux.SendKeys("C-e", "C-u");
+            tmux.Type("!lap");
+            tmux.SendKeys("Tab");
+            var screen = await tmux.WaitForAsync(s => s.Contains("isaac> !lap", StringComparison.Ordinal), "the typed prefix");
+            for (var i = 0; i < 10 && !screen.Contains("isaac> !laptop2", StringComparison.Ordinal); i++)
+            {
+                await Task.Delay(50);
+                screen = tmux.Screen();
+            }
+
+            if (screen.Contains("isaac> !laptop2", StringComparison.Ordinal) || clock.ElapsedMilliseconds > 20_000)
+            {
+                return screen;
+            }
+        }
+    }
 }

@@ -9,7 +9,7 @@ namespace Isaac.Core.Tests.Cli;
 public sealed class StartupTests : IDisposable
 {
     private static readonly string[] _neverForAPlainLine =
-        ["YamlDotNet", "NJsonSchema", "System.CommandLine", "Spectre.Console", "Serilog", "McMaster.NETCore.Plugins", "System.Text.RegularExpressions", "System.Text.Json"];
+        ["YamlDotNet", "NJsonSchema", "System.CommandLine", "Spectre.Console", "Serilog", "McMaster.NETCore.Plugins", "System.Text.RegularExpressions", "System.Text.Json", "Isaac.LineEditor"];
 
     private readonly TempDir _home = new();
 

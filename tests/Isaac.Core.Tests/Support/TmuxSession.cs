@@ -22,9 +22,30 @@ internal sealed class TmuxSession : IDisposable
     public void SendKeys(params string[] keys) => Tmux(["send-keys", "-t", _name, .. keys]);
 
     /// <summary>Types text literally (no key-name interpretation).</summary>
-    public void Type(string text) => Tmux("send-keys", "-t", _name, "-l", text);
+    public void Type(string text) => Tmux("send-keys", "-t", _name, "-l", "--", text);
 
     public string Screen() => Tmux("capture-pane", "-t", _name, "-p");
+
+    /// <summary>The screen with rows the terminal wrapped joined again (-J): one line per line typed or printed.</summary>
+    public string JoinedScreen() => Tmux("capture-pane", "-t", _name, "-p", "-J");
+
+    /// <summary>The screen with its colours and styles as escape sequences (-e).</summary>
+    public string StyledScreen() => Tmux("capture-pane", "-t", _name, "-p", "-e");
+
+    /// <summary>The cursor's column and row.</summary>
+    public (int Column, int Row) Cursor()
+    {
+        var position = Tmux("display-message", "-t", _name, "-p", "#{cursor_x},#{cursor_y}").Trim().Split(',');
+        return (int.Parse(position[0], System.Globalization.CultureInfo.InvariantCulture), int.Parse(position[1], System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>Pastes text as a terminal does when the program asked for bracketed paste (-p).</summary>
+    public void Paste(string text)
+    {
+        var buffer = _name + "-paste";
+        Tmux("set-buffer", "-b", buffer, text);
+        Tmux("paste-buffer", "-p", "-d", "-b", buffer, "-t", _name);
+    }
 
     /// <summary>Polls the screen until <paramref name="done"/> holds; fails with the screen when it never does.</summary>
     public async Task<string> WaitForAsync(Func<string, bool> done, string what, int timeoutMs = 20_000)
