@@ -17,8 +17,9 @@ internal static partial class Commands
 
         IsaacSettings Settings(ParseResult parse) => IsaacSettings.Resolve(parse.GetValue(home), parse.GetValue(device), parse.GetValue(hub));
 
-        var validate = new Command("validate", "Check command manifests; list every problem and exit 1 if there are any.") { path };
-        validate.SetAction((parse, cancellationToken) => ValidateAsync(parse.GetValue(path), Settings(parse), cancellationToken));
+        var validateJson = new Option<bool>("--json") { Description = "Print the report as one JSON document." };
+        var validate = new Command("validate", "Check command manifests; list every problem and exit 1 if there are any (2 for a wrong command line).") { path, validateJson };
+        validate.SetAction((parse, cancellationToken) => ValidateAsync(parse.GetValue(path), parse.GetValue(validateJson), Settings(parse), cancellationToken));
 
         var urls = new Option<string>("--urls") { Description = "Where the hub listens. Loopback only by default.", DefaultValueFactory = _ => "http://127.0.0.1:5080" };
         var data = new Option<string?>("--data") { Description = "The hub's data folder (default <ISAAC_HOME>/hub).", Recursive = true };
@@ -45,6 +46,11 @@ internal static partial class Commands
         // Ctrl-C belongs to the shell (it cancels the running handler), so System.CommandLine must not end the process.
         var configuration = new InvocationConfiguration { ProcessTerminationTimeout = null, EnableDefaultExceptionHandler = false };
         var parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0 && parsed.CommandResult.Command == validate)
+        {
+            return Task.FromResult(UsageError("validate", parsed.Errors[0].Message));
+        }
+
         return InvokeAsync(() => parsed.InvokeAsync(configuration));
     }
 }

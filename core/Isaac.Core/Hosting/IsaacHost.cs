@@ -116,7 +116,10 @@ public sealed class IsaacHost : IAsyncDisposable
         return new ValidationReport
         {
             Loaded = [.. catalog.Commands.Select(c => (c.Name, c.ManifestPath))],
-            Problems = [.. catalog.Problems.Select(p => p.ToString())],
+            Problems = [.. catalog.Problems.Select(p => new ValidationProblem
+            {
+                File = p.File, Line = p.Line, Column = p.Column, Rule = p.Rule, Message = p.Message, Mapping = p.Mapping, Text = p.ToString(),
+            })],
             Checked = roots.SelectMany(CommandCatalog.FindManifests).Count(),
         };
     }
