@@ -21,6 +21,15 @@ internal static partial class Commands
         var validate = new Command("validate", "Check command manifests; list every problem and exit 1 if there are any (2 for a wrong command line).") { path, validateJson };
         validate.SetAction((parse, cancellationToken) => ValidateAsync(parse.GetValue(path), parse.GetValue(validateJson), Settings(parse), cancellationToken));
 
+        var newName = new Argument<string>("name") { Description = "The command's name: lower-case letters, digits and dashes." };
+        var kind = new Option<string>("--kind") { Description = "plugin (a .NET project) or script.", DefaultValueFactory = _ => "script" };
+        kind.AcceptOnlyFromAmong("plugin", "script");
+        var lang = new Option<string>("--lang") { Description = "A script's language: python, bash or node.", DefaultValueFactory = _ => "python" };
+        lang.AcceptOnlyFromAmong("python", "bash", "node");
+        var output = new Option<string?>("--output", "-o") { Description = "The folder to create it in. Default: <ISAAC_HOME>/commands/NAME." };
+        var newCommand = new Command("new", "Create a command from a template, ready to run.") { newName, kind, lang, output };
+        newCommand.SetAction(parse => New(parse.GetValue(newName)!, parse.GetValue(kind)!, parse.GetValue(lang)!, parse.GetValue(output), Settings(parse)));
+
         var urls = new Option<string>("--urls") { Description = "Where the hub listens. Loopback only by default.", DefaultValueFactory = _ => "http://127.0.0.1:5080" };
         var data = new Option<string?>("--data") { Description = "The hub's data folder (default <ISAAC_HOME>/hub).", Recursive = true };
         var hubCommand = new Command("hub", "Run the hub that carries commands between devices.") { urls, data };
@@ -38,7 +47,7 @@ internal static partial class Commands
         var demo = new Command("demo", "Tell the whole story in a minute: a hub, a second device, an outage, the queue, the sync.");
         demo.SetAction(_ => DemoAsync());
 
-        var root = new RootCommand("Isaac: a command shell for people who work across several machines.") { command, json, home, device, hub, validate, hubCommand, agent, demo };
+        var root = new RootCommand("Isaac: a command shell for people who work across several machines.") { command, json, home, device, hub, validate, newCommand, hubCommand, agent, demo };
         root.SetAction((parse, cancellationToken) => parse.GetValue(command) is { } line
             ? RunOnceAsync(line, parse.GetValue(json), Settings(parse), cancellationToken)
             : ShellAsync(Settings(parse)));
@@ -46,9 +55,9 @@ internal static partial class Commands
         // Ctrl-C belongs to the shell (it cancels the running handler), so System.CommandLine must not end the process.
         var configuration = new InvocationConfiguration { ProcessTerminationTimeout = null, EnableDefaultExceptionHandler = false };
         var parsed = root.Parse(args);
-        if (parsed.Errors.Count > 0 && parsed.CommandResult.Command == validate)
+        if (parsed.Errors.Count > 0 && (parsed.CommandResult.Command == validate || parsed.CommandResult.Command == newCommand))
         {
-            return Task.FromResult(UsageError("validate", parsed.Errors[0].Message));
+            return Task.FromResult(UsageError(parsed.CommandResult.Command.Name, parsed.Errors[0].Message));
         }
 
         return InvokeAsync(() => parsed.InvokeAsync(configuration));

@@ -3,5 +3,8 @@ import json
 import sys
 
 request = json.load(sys.stdin)
-who = request["arguments"].get("who", "world")
-print(json.dumps({"status": "success", "stdout": f"Hello, {who}!\n"}))
+who = request.get("arguments", {}).get("who", "world")
+text = f"Greetings, {who}!"
+if "--shout" in request.get("args", []):
+    text = text.upper()
+print(json.dumps({"status": "success", "stdout": text + "\n"}))
