@@ -30,6 +30,10 @@ internal static partial class Commands
         var newCommand = new Command("new", "Create a command from a template, ready to run.") { newName, kind, lang, output };
         newCommand.SetAction(parse => New(parse.GetValue(newName)!, parse.GetValue(kind)!, parse.GetValue(lang)!, parse.GetValue(output), Settings(parse)));
 
+        var handlerPath = new Argument<string>("path") { Description = "A command folder or its command.yaml (a script handler)." };
+        var checkHandler = new Command("check-handler", "Run a script handler through the protocol's conformance rules; exit 1 if any fails.") { handlerPath };
+        checkHandler.SetAction((parse, cancellationToken) => CheckHandlerAsync(parse.GetValue(handlerPath)!, cancellationToken));
+
         var urls = new Option<string>("--urls") { Description = "Where the hub listens. Loopback only by default.", DefaultValueFactory = _ => "http://127.0.0.1:5080" };
         var data = new Option<string?>("--data") { Description = "The hub's data folder (default <ISAAC_HOME>/hub).", Recursive = true };
         var hubCommand = new Command("hub", "Run the hub that carries commands between devices.") { urls, data };
@@ -47,7 +51,7 @@ internal static partial class Commands
         var demo = new Command("demo", "Tell the whole story in a minute: a hub, a second device, an outage, the queue, the sync.");
         demo.SetAction(_ => DemoAsync());
 
-        var root = new RootCommand("Isaac: a command shell for people who work across several machines.") { command, json, home, device, hub, validate, newCommand, hubCommand, agent, demo };
+        var root = new RootCommand("Isaac: a command shell for people who work across several machines.") { command, json, home, device, hub, validate, newCommand, checkHandler, hubCommand, agent, demo };
         root.SetAction((parse, cancellationToken) => parse.GetValue(command) is { } line
             ? RunOnceAsync(line, parse.GetValue(json), Settings(parse), cancellationToken)
             : ShellAsync(Settings(parse)));
@@ -55,7 +59,7 @@ internal static partial class Commands
         // Ctrl-C belongs to the shell (it cancels the running handler), so System.CommandLine must not end the process.
         var configuration = new InvocationConfiguration { ProcessTerminationTimeout = null, EnableDefaultExceptionHandler = false };
         var parsed = root.Parse(args);
-        if (parsed.Errors.Count > 0 && (parsed.CommandResult.Command == validate || parsed.CommandResult.Command == newCommand))
+        if (parsed.Errors.Count > 0 && (parsed.CommandResult.Command == validate || parsed.CommandResult.Command == newCommand || parsed.CommandResult.Command == checkHandler))
         {
             return Task.FromResult(UsageError(parsed.CommandResult.Command.Name, parsed.Errors[0].Message));
         }

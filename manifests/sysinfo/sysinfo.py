@@ -54,4 +54,7 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except Exception as error:  # reported in the envelope, never as a crash (isaac check-handler)
+        print(json.dumps({"status": "error", "stderr": f"sysinfo failed: {error}"}))

@@ -2,11 +2,16 @@
 let input = "";
 process.stdin.on("data", (chunk) => (input += chunk));
 process.stdin.on("end", () => {
-  const request = JSON.parse(input);
-  const who = (request.arguments || {}).who || "world";
-  let text = `Greetings, ${who}!`;
-  if ((request.args || []).includes("--shout")) {
-    text = text.toUpperCase();
+  try {
+    const request = JSON.parse(input);
+    const who = (request.arguments || {}).who || "world";
+    let text = `Greetings, ${who}!`;
+    if ((request.args || []).includes("--shout")) {
+      text = text.toUpperCase();
+    }
+    console.log(JSON.stringify({ status: "success", stdout: text + "\n" }));
+  } catch (error) {
+    // Any failure is reported in the envelope, never as a crash.
+    console.log(JSON.stringify({ status: "error", stderr: `hello failed: ${error.message}` }));
   }
-  process.stdout.write(JSON.stringify({ status: "success", stdout: text + "\n" }) + "\n");
 });
