@@ -93,6 +93,8 @@ internal static partial class Commands
             Console.Error.WriteLine($"isaac: warning: {problem}");
         }
 
+        // Only the interactive shell watches the commands' files (new, edited, deleted, rebuilt): a script or -c never pays for it.
+        await using var watch = terminal.Interactive ? host.WatchCommands() : null;
         return terminal.Interactive
             ? await new InteractiveShell(host, terminal).RunAsync()
             : await RunScriptAsync(host, terminal);

@@ -140,10 +140,20 @@ public sealed class IsaacHost : IAsyncDisposable
         var sync = hub is null || connectivity is null ? null
             : new SyncPipeline(queue, hub, connectivity, Path.Combine(settings.Home, "sync.lock"), TimeProvider.System, logs.CreateLogger<SyncPipeline>());
         var router = new DeviceRouter(catalog, queue, hub, sync, connectivity);
-        var context = new HandlerContext { Commands = catalog.Descriptors, Queue = queue, Routes = router, Hub = router, Sync = sync };
+        var context = new HandlerContext { Commands = catalog.LiveDescriptors, Queue = queue, Routes = router, Hub = router, Sync = sync };
         var dispatcher = new Dispatcher(catalog, new OutOfProcessRunner(), new InProcessRunner(plugins, context),
             settings.Tiers, TimeProvider.System, logs.CreateLogger<Dispatcher>());
         return new IsaacHost(settings, catalog, plugins, queue, hub, sync, dispatcher, logs) { Connectivity = connectivity };
+    }
+
+    /// <summary>
+    /// Keeps the commands current while the interactive shell runs: new, edited and deleted manifests under the
+    /// manifest roots, and rebuilt plugins, are picked up without a restart. Dispose to stop watching.
+    /// </summary>
+    public IAsyncDisposable WatchCommands()
+    {
+        Directory.CreateDirectory(Settings.CommandsPath); // watched from the start, so the first command there is seen
+        return new CatalogWatcher(Catalog, _plugins, ManifestRoots(Settings), _logs.CreateLogger<CatalogWatcher>());
     }
 
     internal SessionInfo Session(bool interactive, int terminalWidth, bool online = false) => new()
