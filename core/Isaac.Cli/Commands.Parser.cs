@@ -23,8 +23,22 @@ internal static partial class Commands
 
         IsaacSettings Settings(ParseResult parse) => IsaacSettings.Resolve(parse.GetValue(home), parse.GetValue(device), parse.GetValue(hub));
 
-        var validate = new Command("validate", "Check command manifests; list every problem and exit 1 if there are any.") { path };
-        validate.SetAction((parse, cancellationToken) => ValidateAsync(parse.GetValue(path), Settings(parse), cancellationToken));
+        var validateJson = new Option<bool>("--json") { Description = "Print the report as one JSON document." };
+        var validate = new Command("validate", "Check command manifests; list every problem and exit 1 if there are any (2 for a wrong command line).") { path, validateJson };
+        validate.SetAction((parse, cancellationToken) => ValidateAsync(parse.GetValue(path), parse.GetValue(validateJson), Settings(parse), cancellationToken));
+
+        var newName = new Argument<string>("name") { Description = "The command's name: lower-case letters, digits and dashes." };
+        var kind = new Option<string>("--kind") { Description = "plugin (a .NET project) or script.", DefaultValueFactory = _ => "script" };
+        kind.AcceptOnlyFromAmong("plugin", "script");
+        var lang = new Option<string>("--lang") { Description = "A script's language: python, bash or node.", DefaultValueFactory = _ => "python" };
+        lang.AcceptOnlyFromAmong("python", "bash", "node");
+        var output = new Option<string?>("--output", "-o") { Description = "The folder to create it in. Default: <ISAAC_HOME>/commands/NAME." };
+        var newCommand = new Command("new", "Create a command from a template, ready to run.") { newName, kind, lang, output };
+        newCommand.SetAction(parse => New(parse.GetValue(newName)!, parse.GetValue(kind)!, parse.GetValue(lang)!, parse.GetValue(output), Settings(parse)));
+
+        var handlerPath = new Argument<string>("path") { Description = "A command folder or its command.yaml (a script handler)." };
+        var checkHandler = new Command("check-handler", "Run a script handler through the protocol's conformance rules; exit 1 if any fails.") { handlerPath };
+        checkHandler.SetAction((parse, cancellationToken) => CheckHandlerAsync(parse.GetValue(handlerPath)!, cancellationToken));
 
         var urls = new Option<string>("--urls") { Description = "Where the hub listens. Loopback only by default.", DefaultValueFactory = _ => "http://127.0.0.1:5080" };
         var data = new Option<string?>("--data") { Description = "The hub's data folder (default <ISAAC_HOME>/hub).", Recursive = true };
@@ -56,7 +70,7 @@ internal static partial class Commands
 
         var root = new RootCommand("Isaac: a command shell for people who work across several machines.")
         {
-            command, json, home, device, hub, noColor, verbose, quiet, validate, hubCommand, agent, demo, completion,
+            command, json, home, device, hub, noColor, verbose, quiet, validate, newCommand, checkHandler, hubCommand, agent, demo, completion,
         };
         root.SetAction((parse, cancellationToken) => parse.GetValue(command) is { } line
             ? RunOnceAsync(line, parse.GetValue(json), Settings(parse), cancellationToken)

@@ -98,33 +98,11 @@ internal static partial class Commands
             Console.Error.WriteLine($"isaac: warning: {problem}");
         }
 
+        // Only the interactive shell watches the commands' files (new, edited, deleted, rebuilt): a script or -c never pays for it.
+        await using var watch = terminal.Interactive ? host.WatchCommands() : null;
         return terminal.Interactive
             ? await new InteractiveShell(host, terminal).RunAsync()
             : await RunScriptAsync(host, terminal);
-    }
-
-    public static async Task<int> ValidateAsync(string? path, IsaacSettings settings, CancellationToken cancellationToken)
-    {
-        if (path is not null && !File.Exists(path) && !Directory.Exists(path))
-        {
-            Console.Error.WriteLine($"isaac: '{Path.GetFullPath(path)}' does not exist; give a command.yaml, a command folder or a folder of command folders.");
-            return 1;
-        }
-
-        // Always a full validation: no cache.
-        var report = await IsaacHost.ValidateAsync(path, settings, cancellationToken);
-        foreach (var (name, manifest) in report.Loaded)
-        {
-            Console.Out.WriteLine($"ok    {name,-16} {manifest}");
-        }
-
-        foreach (var problem in report.Problems)
-        {
-            Console.Out.WriteLine($"error {problem}");
-        }
-
-        Console.Out.WriteLine($"{report.Checked} manifest(s) checked, {report.Loaded.Count} loaded, {report.Problems.Count} problem(s).");
-        return report.Problems.Count == 0 ? 0 : 1;
     }
 
     // Not a terminal (a pipe, a file, CI): one line at a time, plain results, no prompt.

@@ -20,4 +20,7 @@ public sealed record CommandDescriptor
 
     /// <summary><c>plugin</c> or <c>script</c>.</summary>
     public required string HandlerKind { get; init; }
+
+    /// <summary>The full help from the manifest (description, usage, arguments, flags), as <c>/NAME --help</c> shows it.</summary>
+    public string Help { get; init; } = "";
 }

@@ -41,7 +41,7 @@ def main():
         "online": "yes" if session.get("online") else "no",
         "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    fmt = request.get("arguments", {}).get("format", "text")
+    fmt = "json" if "--json" in request.get("args", []) else request.get("arguments", {}).get("format", "text")
     if fmt not in ("text", "json"):
         print(json.dumps({"status": "error", "stderr": f"Unknown format '{fmt}'; use 'text' or 'json'.", "exit_code": 2}))
         return
@@ -54,4 +54,7 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except Exception as error:  # reported in the envelope, never as a crash (isaac check-handler)
+        print(json.dumps({"status": "error", "stderr": f"sysinfo failed: {error}"}))

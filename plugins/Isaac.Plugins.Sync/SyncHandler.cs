@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json;
 
 namespace Isaac.Plugins.Sync;
 
@@ -32,7 +33,9 @@ public sealed class SyncHandler : ICommandHandler
             text += $"; {report.Remaining} still queued (see /queue)";
         }
 
-        return new CommandResponse { Stdout = text, Meta = meta };
+        return request.Args.Contains("--json")
+            ? new CommandResponse { Kind = "json", Stdout = JsonSerializer.Serialize(meta) + "\n", Meta = meta }
+            : new CommandResponse { Stdout = text, Meta = meta };
     }
 
     private static CommandResponse Unavailable(string? reason, int queued) => new()

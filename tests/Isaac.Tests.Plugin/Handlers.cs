@@ -39,3 +39,16 @@ public sealed class FloodHandler : ICommandHandler
     public Task<CommandResponse> HandleAsync(CommandRequest request, HandlerContext context, CancellationToken cancellationToken) =>
         Task.FromResult(CommandResponse.Ok(new string('x', 5 * 1024 * 1024)));
 }
+
+/// <summary>Roots its own load context from the host's (a static event handler), so unloading it leaks.</summary>
+public sealed class LeakyHandler : ICommandHandler
+{
+    public LeakyHandler() => AppDomain.CurrentDomain.ProcessExit += OnExit;
+
+    public Task<CommandResponse> HandleAsync(CommandRequest request, HandlerContext context, CancellationToken cancellationToken) =>
+        Task.FromResult(new CommandResponse { Stdout = "leaky" });
+
+    private void OnExit(object? sender, EventArgs e)
+    {
+    }
+}

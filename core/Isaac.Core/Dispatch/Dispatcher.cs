@@ -19,6 +19,9 @@ internal sealed class Dispatcher(
     /// <summary>The trigger prefix of device routes: a command triggered by <c>!</c> carries a line to another device.</summary>
     public const string RoutePrefix = "!";
 
+    /// <summary>Asks any command for its help, from its manifest.</summary>
+    public const string HelpFlag = "--help";
+
     private readonly TierPolicy _policy = policy ?? TierPolicy.Default;
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly ILogger _logger = logger ?? NullLogger<Dispatcher>.Instance;
@@ -67,18 +70,35 @@ internal sealed class Dispatcher(
             return CommandResult.Failure(command.Name, ErrorCode.BadArguments, $"Command '{command.Name}': a quote in '{match.ArgsText}' is never closed.");
         }
 
+        // --help is answered from the manifest for every command: a handler never sees it (it may not know it).
+        if (words.Contains(HelpFlag) || words.Contains("-h"))
+        {
+            return new CommandResult { Command = command.Name, Stdout = command.Help() };
+        }
+
+        // A command that lists its flags refuses any other: a typo ("--jsn") must not silently do the default.
+        var flags = command.Manifest.Flags;
+        if (flags is not null && words.FirstOrDefault(w => w.StartsWith("--", StringComparison.Ordinal) && w.Length > 2 && flags.All(f => f.Name != w)) is { } unknown)
+        {
+            var known = string.Join(", ", flags.Select(f => f.Name).Append(HelpFlag));
+            return CommandResult.Failure(command.Name, ErrorCode.BadArguments,
+                $"Command '{command.Name}' does not know the flag '{unknown}'; it knows {known}. Type /{command.Name} --help.");
+        }
+
+        // Declared flags are not positional arguments: "/sysinfo --json" leaves 'format' unset.
+        IReadOnlyList<string> positional = flags is null ? words : [.. words.Where(w => flags.All(f => f.Name != w))];
         var arguments = new Dictionary<string, string>(StringComparer.Ordinal);
         var specs = command.Manifest.Arguments;
         for (var i = 0; i < specs.Length; i++)
         {
-            if (i < words.Count)
+            if (i < positional.Count)
             {
-                arguments[specs[i].Name] = words[i];
+                arguments[specs[i].Name] = positional[i];
             }
             else if (specs[i].Required)
             {
                 return CommandResult.Failure(command.Name, ErrorCode.BadArguments,
-                    $"Command '{command.Name}' needs argument '{specs[i].Name}'{(specs[i].Description.Length > 0 ? $" ({specs[i].Description})" : "")}. Usage: {Usage(command)}");
+                    $"Command '{command.Name}' needs argument '{specs[i].Name}'{(specs[i].Description.Length > 0 ? $" ({specs[i].Description})" : "")}. Usage: {command.Usage}");
             }
         }
 
@@ -144,9 +164,6 @@ internal sealed class Dispatcher(
             : "";
         return CommandResult.Failure(null, ErrorCode.NotFound, $"Unknown command '/{name}'.{hint} Type /help to list commands.");
     }
-
-    private static string Usage(LoadedCommand command) =>
-        command.ToDescriptor().Usage + string.Concat(command.Manifest.Arguments.Select(a => a.Required ? $" <{a.Name}>" : $" [{a.Name}]"));
 
     private static int EditDistance(string a, string b)
     {

@@ -126,7 +126,10 @@ public sealed class IsaacHost : IAsyncDisposable
         return new ValidationReport
         {
             Loaded = [.. catalog.Commands.Select(c => (c.Name, c.ManifestPath))],
-            Problems = [.. catalog.Problems.Select(p => p.ToString())],
+            Problems = [.. catalog.Problems.Select(p => new ValidationProblem
+            {
+                File = p.File, Line = p.Line, Column = p.Column, Rule = p.Rule, Message = p.Message, Mapping = p.Mapping, Text = p.ToString(),
+            })],
             Checked = roots.SelectMany(CommandCatalog.FindManifests).Count(),
         };
     }
@@ -147,10 +150,20 @@ public sealed class IsaacHost : IAsyncDisposable
         var sync = hub is null || connectivity is null ? null
             : new SyncPipeline(queue, hub, connectivity, Path.Combine(settings.Home, "sync.lock"), TimeProvider.System, logs.CreateLogger<SyncPipeline>());
         var router = new DeviceRouter(catalog, queue, hub, sync, connectivity);
-        var context = new HandlerContext { Commands = catalog.Descriptors, Queue = queue, Routes = router, Hub = router, Sync = sync };
+        var context = new HandlerContext { Commands = catalog.LiveDescriptors, Queue = queue, Routes = router, Hub = router, Sync = sync };
         var dispatcher = new Dispatcher(catalog, new OutOfProcessRunner(), new InProcessRunner(plugins, context),
             settings.Tiers, TimeProvider.System, logs.CreateLogger<Dispatcher>());
         return new IsaacHost(settings, catalog, plugins, queue, hub, sync, dispatcher, logs) { Connectivity = connectivity, Router = router };
+    }
+
+    /// <summary>
+    /// Keeps the commands current while the interactive shell runs: new, edited and deleted manifests under the
+    /// manifest roots, and rebuilt plugins, are picked up without a restart. Dispose to stop watching.
+    /// </summary>
+    public IAsyncDisposable WatchCommands()
+    {
+        Directory.CreateDirectory(Settings.CommandsPath); // watched from the start, so the first command there is seen
+        return new CatalogWatcher(Catalog, _plugins, ManifestRoots(Settings), _logs.CreateLogger<CatalogWatcher>());
     }
 
     internal SessionInfo Session(bool interactive, int terminalWidth, bool online = false) => new()

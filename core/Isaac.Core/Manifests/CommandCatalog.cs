@@ -5,31 +5,43 @@ namespace Isaac.Core.Manifests;
 
 internal sealed record CommandMatch(LoadedCommand Command, CompiledTrigger Trigger, IReadOnlyDictionary<string, string> Captures, string ArgsText);
 
-/// <summary>All commands found under the manifest roots, and every problem met on the way.</summary>
+/// <summary>
+/// All commands found under the manifest roots, and every problem met on the way. The interactive shell's catalog
+/// is swapped to a fresh load when the files change (<see cref="CatalogWatcher"/>); each property reads one
+/// consistent snapshot.
+/// </summary>
 internal sealed class CommandCatalog
 {
-    private readonly Lazy<IReadOnlyList<ManifestProblem>> _problems;
+    private Snapshot _snapshot;
 
     private CommandCatalog(IReadOnlyList<LoadedCommand> commands, IReadOnlyList<ManifestProblem> loadProblems)
     {
-        Commands = commands;
-        Descriptors = commands.Select(c => c.ToDescriptor()).OrderBy(d => d.Name, StringComparer.Ordinal).ToArray();
-        _problems = new(() => [.. loadProblems, .. commands.SelectMany((c, i) => Overlaps(commands.Take(i), c))]);
+        _snapshot = new Snapshot(
+            commands,
+            commands.Select(c => c.ToDescriptor()).OrderBy(d => d.Name, StringComparer.Ordinal).ToArray(),
+            new(() => [.. loadProblems, .. commands.SelectMany((c, i) => Overlaps(commands.Take(i), c))]));
+        LiveDescriptors = new LiveList(this);
     }
 
     /// <summary>Loaded commands in precedence order: earlier roots first, then by folder name.</summary>
-    public IReadOnlyList<LoadedCommand> Commands { get; }
+    public IReadOnlyList<LoadedCommand> Commands => Volatile.Read(ref _snapshot).Commands;
 
     /// <summary>
     /// Every problem met loading, then overlapping triggers. The overlap check runs trigger regexes against each
     /// other, so it runs when first asked (the shell's warnings, validate, an unknown command), never for a line
     /// that does not need it.
     /// </summary>
-    public IReadOnlyList<ManifestProblem> Problems => _problems.Value;
+    public IReadOnlyList<ManifestProblem> Problems => Volatile.Read(ref _snapshot).Problems.Value;
 
-    public IReadOnlyList<CommandDescriptor> Descriptors { get; }
+    public IReadOnlyList<CommandDescriptor> Descriptors => Volatile.Read(ref _snapshot).Descriptors;
 
-    public static CommandCatalog Empty { get; } = new([], []);
+    /// <summary>The descriptors as they are whenever read, for plugins (/help) that outlive a reload.</summary>
+    public IReadOnlyList<CommandDescriptor> LiveDescriptors { get; }
+
+    /// <summary>Takes the commands of <paramref name="loaded"/> (a fresh load of the same roots) in one step.</summary>
+    public void ReplaceWith(CommandCatalog loaded) => Volatile.Write(ref _snapshot, Volatile.Read(ref loaded._snapshot));
+
+    public static CommandCatalog Empty => new([], []);
 
     /// <summary>
     /// Loads <c>command.yaml</c> from each root (a manifest folder itself, or a folder of them).
@@ -188,5 +200,18 @@ internal sealed class CommandCatalog
         {
             return false;
         }
+    }
+
+    private sealed record Snapshot(IReadOnlyList<LoadedCommand> Commands, IReadOnlyList<CommandDescriptor> Descriptors, Lazy<IReadOnlyList<ManifestProblem>> Problems);
+
+    private sealed class LiveList(CommandCatalog catalog) : IReadOnlyList<CommandDescriptor>
+    {
+        public int Count => catalog.Descriptors.Count;
+
+        public CommandDescriptor this[int index] => catalog.Descriptors[index];
+
+        public IEnumerator<CommandDescriptor> GetEnumerator() => catalog.Descriptors.GetEnumerator();
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
     }
 }

@@ -7,6 +7,10 @@ internal sealed record CommandManifest
     public required CommandInfo Command { get; init; }
     public TriggerSpec[] Triggers { get; init; } = [];
     public ArgumentSpec[] Arguments { get; init; } = [];
+
+    /// <summary>The --flags the command knows; null when it does not say (then every word goes to the handler).</summary>
+    public FlagSpec[]? Flags { get; init; }
+
     public required RuntimeSpec Runtime { get; init; }
     public SecuritySpec Security { get; init; } = new();
     public QueuePolicySpec Queue { get; init; } = new();
@@ -33,6 +37,13 @@ internal sealed record ArgumentSpec
     public required string Name { get; init; }
     public string Description { get; init; } = "";
     public bool Required { get; init; }
+}
+
+internal sealed record FlagSpec
+{
+    /// <summary>The flag as typed, for example <c>--json</c>.</summary>
+    public required string Name { get; init; }
+    public string Description { get; init; } = "";
 }
 
 internal sealed record RuntimeSpec

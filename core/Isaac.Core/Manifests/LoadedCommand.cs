@@ -121,6 +121,39 @@ internal sealed record LoadedCommand
     public string Directory => Path.GetDirectoryName(ManifestPath) ?? ".";
     public TimeSpan Timeout => TimeSpan.FromMilliseconds(Manifest.Runtime.TimeoutMs);
 
+    /// <summary>How to type it with its arguments and flags, for example <c>/queue [action] [--json]</c>.</summary>
+    public string Usage =>
+        Triggers[0].Usage(Name)
+        + string.Concat(Manifest.Arguments.Select(a => a.Required ? $" <{a.Name}>" : $" [{a.Name}]"))
+        + string.Concat((Manifest.Flags ?? []).Select(f => $" [{f.Name}]"));
+
+    /// <summary>What <c>/NAME --help</c> and <c>/help NAME</c> show: description, usage, arguments and flags, from the manifest.</summary>
+    public string Help()
+    {
+        var lines = new List<string> { $"{Triggers[0].Usage(Name)} - {(Manifest.Command.Description.Length > 0 ? Manifest.Command.Description : "(no description)")}", "", $"Usage: {Usage}" };
+        if (Triggers.Count > 1)
+        {
+            lines.AddRange(Triggers.Skip(1).Select(t => $"   or: {t.Spec.Prefix}{t.Spec.Pattern}"));
+        }
+
+        (string Name, string Description)[] arguments = [.. Manifest.Arguments.Select(a => (a.Name, a.Description + (a.Required ? " (required)" : "")))];
+        (string Name, string Description)[] flags = [.. (Manifest.Flags ?? []).Select(f => (f.Name, f.Description)), ("--help", "Show this help")];
+        var width = arguments.Concat(flags).Max(a => a.Name.Length);
+        if (arguments.Length > 0)
+        {
+            lines.Add("");
+            lines.Add("Arguments:");
+            lines.AddRange(arguments.Select(a => $"  {a.Name.PadRight(width)}  {a.Description}".TrimEnd()));
+        }
+
+        lines.Add("");
+        lines.Add("Flags:");
+        lines.AddRange(flags.Select(f => $"  {f.Name.PadRight(width)}  {f.Description}".TrimEnd()));
+        lines.Add("");
+        lines.Add($"Category {Manifest.Command.Category}, tier {Manifest.Security.Tier}, {(Kind == HandlerKind.Plugin ? "plugin" : "script")} handler; manifest {ManifestPath}");
+        return string.Join('\n', lines) + "\n";
+    }
+
     public CommandDescriptor ToDescriptor() => new()
     {
         Name = Name,
@@ -129,5 +162,6 @@ internal sealed record LoadedCommand
         Usage = Triggers[0].Usage(Name),
         Tier = Manifest.Security.Tier,
         HandlerKind = Kind == HandlerKind.Plugin ? "plugin" : "script",
+        Help = Help(),
     };
 }

@@ -4,7 +4,7 @@ namespace Isaac.Core.Manifests;
 // declaration order. A new manifest field needs a line in both methods below; the build id keeps old files out.
 internal sealed partial class ManifestCache
 {
-    private const string Magic = "isaac-manifest-cache-2";
+    private const string Magic = "isaac-manifest-cache-3";
 
     private static List<CachedManifest> Read(BinaryReader reader)
     {
@@ -24,6 +24,7 @@ internal sealed partial class ManifestCache
                 Command = new CommandInfo { Name = reader.ReadString(), Description = reader.ReadString(), Category = reader.ReadString() },
                 Triggers = ReadArray(reader, r => new TriggerSpec { Prefix = r.ReadString(), Pattern = r.ReadString(), Capture = ReadOptional(r) }),
                 Arguments = ReadArray(reader, r => new ArgumentSpec { Name = r.ReadString(), Description = r.ReadString(), Required = r.ReadBoolean() }),
+                Flags = reader.ReadBoolean() ? ReadArray(reader, r => new FlagSpec { Name = r.ReadString(), Description = r.ReadString() }) : null,
                 Runtime = new RuntimeSpec
                 {
                     Handler = reader.ReadString(),
@@ -70,6 +71,12 @@ internal sealed partial class ManifestCache
             writer.Write(m.Command.Category);
             WriteArray(writer, m.Triggers, (w, t) => { w.Write(t.Prefix); w.Write(t.Pattern); WriteOptional(w, t.Capture); });
             WriteArray(writer, m.Arguments, (w, a) => { w.Write(a.Name); w.Write(a.Description); w.Write(a.Required); });
+            writer.Write(m.Flags is not null);
+            if (m.Flags is { } flags)
+            {
+                WriteArray(writer, flags, (w, f) => { w.Write(f.Name); w.Write(f.Description); });
+            }
+
             writer.Write(m.Runtime.Handler);
             WriteOptional(writer, m.Runtime.Kind);
             WriteOptional(writer, m.Runtime.Interpreter);

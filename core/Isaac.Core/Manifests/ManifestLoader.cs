@@ -119,6 +119,13 @@ internal sealed class ManifestLoader
                 .SelectMany(Flatten)
                 .Select(error => Problem(path, marks, error))
                 .ToList();
+            if (schemaProblems.Count > 0 && OtherManifestShape.Mapping(json) is { } mapping)
+            {
+                return Fail(new ManifestProblem(path, 1, 1, OtherManifestShape.Rule,
+                    $"this manifest is in the other shape of the original design (name, summary, triggers, runtime.entry); rewrite it in this format (isaac validate {path} prints the field-by-field mapping)")
+                { Mapping = mapping });
+            }
+
             if (schemaProblems.Count > 0)
             {
                 return new ManifestLoadResult(null, schemaProblems);

@@ -23,4 +23,9 @@ internal sealed class PluginLoadException : IsaacException
 
     internal static PluginLoadException NoHandler(LoadedCommand command, string detail) => new(command.Name,
         $"Command '{command.Name}' is unavailable: {detail} in plugin '{Path.GetFileName(command.HandlerPath)}'. Set runtime.class in {command.ManifestPath} to the full name of one public ICommandHandler with a parameterless constructor.");
+
+    /// <summary>Not thrown: said (logged, kept in <see cref="PluginCatalog.Leaks"/>) when an unloaded plugin's load context outlives it.</summary>
+    internal static string Leaked(string command, string path, int collections) =>
+        $"Plugin '{Path.GetFileName(path)}' of command '{command}' leaked: its old load context is still alive after unloading and {collections} full collections " +
+        "(something such as a static event handler, a timer or a thread still references it). The new build is used; restart the shell to free the old one.";
 }

@@ -1,3 +1,4 @@
+using System.Runtime.Loader;
 using Isaac.Core.Dispatch;
 using Isaac.Core.Execution;
 using Isaac.Core.Plugins;
@@ -39,15 +40,17 @@ public sealed class PluginIsolationTests : IDisposable
     public async Task The_plugin_assembly_is_loaded_lazily_on_first_use_and_only_once()
     {
         var command = await TestManifests.LoadAsync(TestManifests.Plugin(_dir.Path, "version", "VersionHandler"));
-        bool Loaded() => AppDomain.CurrentDomain.GetAssemblies().Any(a => a.Location == command.HandlerPath);
-
-        var before = Loaded();
+        // Plugins are read into memory (a rebuild may overwrite the file), so their assemblies have no Location.
+        var before = _plugins.IsLoaded(command);
         var first = _plugins.GetHandler(command);
         var second = _plugins.GetHandler(command);
 
         Assert.False(before);
-        Assert.True(Loaded());
+        Assert.True(_plugins.IsLoaded(command));
         Assert.Same(first, second);
+        var context = AssemblyLoadContext.GetLoadContext(first.GetType().Assembly);
+        Assert.NotSame(AssemblyLoadContext.Default, context);
+        Assert.Single(context!.Assemblies, a => a.GetName().Name == "Isaac.Tests.Plugin");
     }
 
     [Fact(Timeout = 15_000)]
