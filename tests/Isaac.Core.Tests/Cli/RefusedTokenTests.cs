@@ -79,7 +79,7 @@ public sealed class RefusedTokenTests : IDisposable
         // Assert: one notice, and the hub saw three attempts (its log has a line for each request it starts)
         Assert.Single(screen.Split('\n'), line => line.Contains("refused the token", StringComparison.Ordinal));
         Assert.Contains("(HTTP 401); stopped.", screen);
-        var hubLogs = Path.Combine(Path.GetDirectoryName(_hub.HubData)!, "hub-home", "logs");
+        var hubLogs = Path.Combine(_hub.HubHome(), "logs");
         var attempts = Directory.GetFiles(hubLogs).SelectMany(Lines).Count(line => line.Contains("Request starting", StringComparison.Ordinal) && line.Contains("/v1/agent", StringComparison.Ordinal));
         Assert.Equal(3, attempts);
     }

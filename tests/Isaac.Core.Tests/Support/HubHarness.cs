@@ -51,6 +51,9 @@ internal sealed class HubHarness : IDisposable
 
     public string HubData => _root.Combine("hub-data");
 
+    /// <summary>The ISAAC_HOME of hub number <paramref name="index"/> (its logs are under it).</summary>
+    public string HubHome(int index = 0) => _root.Combine($"hub-home-{index}");
+
     public string Home(string device) => _root.Combine("homes", device);
 
     public string Token(string device) => _tokens[device];
@@ -91,7 +94,7 @@ internal sealed class HubHarness : IDisposable
     public async Task StartHubAsync(int index = 0)
     {
         var address = AddressOf(index);
-        _hubs[index] = StartIsaac(["hub", "--urls", address, .. StoreArguments], new Dictionary<string, string?> { ["ISAAC_HOME"] = _root.Combine($"hub-home-{index}") });
+        _hubs[index] = StartIsaac(["hub", "--urls", address, .. StoreArguments], new Dictionary<string, string?> { ["ISAAC_HOME"] = HubHome(index) });
         using var http = new HttpClient();
         for (var i = 0; i < 200; i++)
         {
