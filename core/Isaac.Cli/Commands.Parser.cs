@@ -12,7 +12,7 @@ internal static partial class Commands
         var json = new Option<bool>("--json") { Description = "With -c: print the raw result as one JSON document." };
         var home = new Option<string?>("--home") { Description = "Isaac's home folder (overrides ISAAC_HOME; default ~/.isaac).", Recursive = true };
         var device = new Option<string?>("--device") { Description = "This device's name (overrides ISAAC_DEVICE; default the host name).", Recursive = true };
-        var hub = new Option<string?>("--hub") { Description = "The hub's address, e.g. http://127.0.0.1:5080 (overrides ISAAC_HUB).", Recursive = true };
+        var hub = new Option<string?>("--hub") { Description = "The hub's address, e.g. http://127.0.0.1:5080, or several separated by commas for hubs sharing one store (overrides ISAAC_HUB).", Recursive = true };
         var path = new Argument<string?>("path") { Description = "A manifest file, a command folder, or a folder of command folders. Default: every loaded command.", Arity = ArgumentArity.ZeroOrOne };
 
         IsaacSettings Settings(ParseResult parse) => IsaacSettings.Resolve(parse.GetValue(home), parse.GetValue(device), parse.GetValue(hub));
