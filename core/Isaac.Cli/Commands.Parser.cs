@@ -15,7 +15,7 @@ internal static partial class Commands
         var json = new Option<bool>("--json") { Description = "With -c: print the raw result as one JSON document." };
         var home = new Option<string?>("--home") { Description = "Isaac's home folder (overrides ISAAC_HOME; default ~/.isaac).", Recursive = true };
         var device = new Option<string?>("--device") { Description = "This device's name (overrides ISAAC_DEVICE; default the host name).", Recursive = true };
-        var hub = new Option<string?>("--hub") { Description = "The hub's address, e.g. http://127.0.0.1:5080 (overrides ISAAC_HUB).", Recursive = true };
+        var hub = new Option<string?>("--hub") { Description = "The hub's address, e.g. http://127.0.0.1:5080, or several separated by commas for hubs sharing one store (overrides ISAAC_HUB).", Recursive = true };
         var noColor = new Option<bool>("--no-color") { Description = "No colour or text styles (as does setting NO_COLOR); also off when the output is not a terminal.", Recursive = true };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Show the log on stderr, from Debug up.", Recursive = true };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "Only the output asked for, warnings and errors: no banners or hints.", Recursive = true };

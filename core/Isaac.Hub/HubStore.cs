@@ -370,9 +370,8 @@ public sealed class HubStore : IHubStore
     /// <summary>Nothing: every command reaches this store through this hub, which offers it to its device at once.</summary>
     public IReadOnlyList<string> Waiting(string node) => [];
 
-    /// <summary>No other hub shares the file, so no hint ever comes; returns when cancelled.</summary>
-    public Task ListenAsync(Action<HubSignal> signal, CancellationToken cancellationToken) =>
-        Task.Delay(Timeout.Infinite, cancellationToken).ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    /// <summary>No other hub shares the file, so no hint ever comes; ends (cancelled) when the hub stops.</summary>
+    public Task ListenAsync(Action<HubSignal> signal, CancellationToken cancellationToken) => Task.Delay(Timeout.Infinite, cancellationToken);
 
     /// <summary>Every row of <paramref name="table"/>, the named columns in order, for <c>isaac hub migrate</c>.</summary>
     internal IReadOnlyList<object?[]> Dump(string table, IReadOnlyList<string> columns) =>

@@ -145,7 +145,7 @@ public sealed class IsaacHost : IAsyncDisposable
         cache.Save();
         var plugins = new PluginCatalog();
         var queue = new CommandQueue(settings.QueuePath, QueueOptions.Default, TimeProvider.System, logger: logs.CreateLogger<CommandQueue>());
-        var hub = settings.Hubs is [var address, ..] ? new HubClient(address, settings.Token) : null;
+        var hub = settings.Hubs is { Length: > 0 } hubs ? new HubClient(hubs, settings.Token) : null;
         var connectivity = hub is null ? null : new ConnectivityMonitor(hub.IsAvailableAsync, settings.Connectivity, TimeProvider.System, logger: logs.CreateLogger<ConnectivityMonitor>());
         var sync = hub is null || connectivity is null ? null
             : new SyncPipeline(queue, hub, connectivity, Path.Combine(settings.Home, "sync.lock"), TimeProvider.System, logs.CreateLogger<SyncPipeline>());

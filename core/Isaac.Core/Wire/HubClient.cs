@@ -50,15 +50,23 @@ internal sealed class HubClient : IDisposable
     private const int MaxAnswerBytes = 16 * 1024 * 1024;
 
     private readonly HttpClient _http;
+    private readonly IReadOnlyList<Uri> _addresses;
+    private int _current;
     private readonly System.Reactive.Subjects.Subject<HubCallOutcome> _outcomes = new();
 
     public HubClient(Uri address, string? token, HttpMessageHandler? handler = null)
+        : this([address], token, handler)
     {
-        Address = address;
+    }
+
+    /// <summary>A client for hubs sharing one store (ISAAC_HUB=a,b): a call that does not reach the current hub moves the next call to the next one.</summary>
+    public HubClient(IReadOnlyList<Uri> addresses, string? token, HttpMessageHandler? handler = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfZero(addresses.Count, nameof(addresses));
+        _addresses = addresses;
         // A hub's answer is a batch of records at most; anything far larger is not a hub talking.
         _http = new HttpClient(handler ?? new SocketsHttpHandler { ConnectTimeout = HealthTimeout })
         {
-            BaseAddress = address,
             Timeout = Timeout.InfiniteTimeSpan,
             MaxResponseContentBufferSize = MaxAnswerBytes,
         };
@@ -68,7 +76,8 @@ internal sealed class HubClient : IDisposable
         }
     }
 
-    public Uri Address { get; }
+    /// <summary>The hub the next call goes to.</summary>
+    public Uri Address => _addresses[(int)((uint)Volatile.Read(ref _current) % (uint)_addresses.Count)];
 
     /// <summary>Whether each real call reached the hub: connectivity follows every call, not only probes.</summary>
     public IObservable<HubCallOutcome> Outcomes => _outcomes;
@@ -83,7 +92,7 @@ internal sealed class HubClient : IDisposable
         timeout.CancelAfter(_callTimeout);
         try
         {
-            using var response = await _http.PostAsJsonAsync(new Uri("/v1/commands/batch", UriKind.Relative), commands.ToArray(), HubJson.Default.RouteBodyArray, timeout.Token).ConfigureAwait(false);
+            using var response = await _http.PostAsJsonAsync(new Uri(Address, "/v1/commands/batch"), commands.ToArray(), HubJson.Default.RouteBodyArray, timeout.Token).ConfigureAwait(false);
             if (!response.IsSuccessStatusCode)
             {
                 var answer = BatchAnswer.Refused(response.StatusCode, await ProblemAsync(response, timeout.Token).ConfigureAwait(false));
@@ -144,7 +153,7 @@ internal sealed class HubClient : IDisposable
         timeout.CancelAfter(HealthTimeout);
         try
         {
-            using var response = await _http.GetAsync(new Uri("/health", UriKind.Relative), timeout.Token).ConfigureAwait(false);
+            using var response = await _http.GetAsync(new Uri(Address, "/health"), timeout.Token).ConfigureAwait(false);
             Report(response.IsSuccessStatusCode, $"health check answered {(int)response.StatusCode}");
             return response.IsSuccessStatusCode;
         }
@@ -163,7 +172,7 @@ internal sealed class HubClient : IDisposable
         timeout.CancelAfter(_callTimeout);
         try
         {
-            using var response = await _http.PostAsJsonAsync(new Uri("/v1/commands", UriKind.Relative), body, HubJson.Default.RouteBody, timeout.Token).ConfigureAwait(false);
+            using var response = await _http.PostAsJsonAsync(new Uri(Address, "/v1/commands"), body, HubJson.Default.RouteBody, timeout.Token).ConfigureAwait(false);
             if (response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
             {
                 return new RouteOutcome { Status = RouteStatus.Unauthorized, Reason = "the hub refused this device's token (ISAAC_TOKEN)" };
@@ -195,7 +204,7 @@ internal sealed class HubClient : IDisposable
         try
         {
             var wait = (int)Math.Clamp(timeout.TotalMilliseconds, 0, 60_000);
-            using var response = await _http.GetAsync(new Uri($"/v1/commands/{Uri.EscapeDataString(id)}?wait_ms={wait}", UriKind.Relative), deadline.Token).ConfigureAwait(false);
+            using var response = await _http.GetAsync(new Uri(Address, $"/v1/commands/{Uri.EscapeDataString(id)}?wait_ms={wait}"), deadline.Token).ConfigureAwait(false);
             var record = response.IsSuccessStatusCode ? await AnswerAsync<CommandRecord>(response, deadline.Token).ConfigureAwait(false) : null;
             return WireCheck.Record(record) is null ? record!.ToRouted() : null;
         }
@@ -217,7 +226,7 @@ internal sealed class HubClient : IDisposable
         try
         {
             var query = new ResultsQuery { Ids = ids, WaitMs = (int)Math.Clamp(wait.TotalMilliseconds, 0, 60_000) };
-            using var response = await _http.PostAsJsonAsync(new Uri("/v1/commands/results", UriKind.Relative), query, HubJson.Default.ResultsQuery, deadline.Token).ConfigureAwait(false);
+            using var response = await _http.PostAsJsonAsync(new Uri(Address, "/v1/commands/results"), query, HubJson.Default.ResultsQuery, deadline.Token).ConfigureAwait(false);
             if (response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.MethodNotAllowed)
             {
                 return await OneByOneAsync(ids, cancellationToken).ConfigureAwait(false);
@@ -253,7 +262,7 @@ internal sealed class HubClient : IDisposable
         timeout.CancelAfter(HealthTimeout);
         try
         {
-            using var response = await _http.GetAsync(new Uri("/v1/devices", UriKind.Relative), timeout.Token).ConfigureAwait(false);
+            using var response = await _http.GetAsync(new Uri(Address, "/v1/devices"), timeout.Token).ConfigureAwait(false);
             if (!response.IsSuccessStatusCode)
             {
                 Report(response.StatusCode is not (HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden) && (int)response.StatusCode < 500, await ProblemAsync(response, timeout.Token).ConfigureAwait(false));
@@ -284,7 +293,7 @@ internal sealed class HubClient : IDisposable
         timeout.CancelAfter(_callTimeout);
         try
         {
-            using var response = await _http.PostAsJsonAsync(new Uri("/v1/history", UriKind.Relative),
+            using var response = await _http.PostAsJsonAsync(new Uri(Address, "/v1/history"),
                 new HistoryEntry { Device = "", Text = text }, HubJson.Default.HistoryEntry, timeout.Token).ConfigureAwait(false);
             return response.IsSuccessStatusCode;
         }
@@ -301,7 +310,7 @@ internal sealed class HubClient : IDisposable
         timeout.CancelAfter(_callTimeout);
         try
         {
-            using var response = await _http.PostAsJsonAsync(new Uri("/v1/meta", UriKind.Relative), new MetaBody { Text = text }, HubJson.Default.MetaBody, timeout.Token).ConfigureAwait(false);
+            using var response = await _http.PostAsJsonAsync(new Uri(Address, "/v1/meta"), new MetaBody { Text = text }, HubJson.Default.MetaBody, timeout.Token).ConfigureAwait(false);
             if (!response.IsSuccessStatusCode)
             {
                 return CommandResponse.Fail($"The meta-command failed: {await ProblemAsync(response, timeout.Token).ConfigureAwait(false)}.");
@@ -335,6 +344,11 @@ internal sealed class HubClient : IDisposable
 
     private void Report(bool reached, string reason)
     {
+        if (!reached)
+        {
+            Interlocked.Increment(ref _current); // the next call tries the next hub in the list
+        }
+
         lock (_outcomes)
         {
             _outcomes.OnNext(new HubCallOutcome(reached, reason));

@@ -141,6 +141,38 @@ public sealed class MultiHubTests : IDisposable
         Assert.Equal(0, Listeners(store));
     }
 
+    [PostgresFact]
+    public void A_presence_lease_holds_one_hub_per_device_until_it_expires_and_the_old_holder_learns_it_lost_it()
+    {
+        // Arrange: times are given, not waited for.
+        using var store = new PostgresHubStore(PostgresCluster.Shared.CreateDatabase());
+        var t0 = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        var lease = TimeSpan.FromSeconds(10);
+
+        // Act
+        var a = store.TryLease("laptop2", "hub-a", t0 + lease, t0);
+        var bWhileHeld = store.TryLease("laptop2", "hub-b", t0.AddSeconds(5) + lease, t0.AddSeconds(5));
+        var aAgain = store.TryLease("laptop2", "hub-a", t0.AddSeconds(5) + lease, t0.AddSeconds(5));
+        var onlineAt14 = store.IsLeased("laptop2", t0.AddSeconds(14));
+        var bAfterExpiry = store.TryLease("laptop2", "hub-b", t0.AddSeconds(16) + lease, t0.AddSeconds(16));
+        var aRenews = store.Renew("hub-a", t0.AddSeconds(17) + lease);
+        var bRenews = store.Renew("hub-b", t0.AddSeconds(17) + lease);
+        store.Release("laptop2", "hub-a");
+        var afterWrongRelease = store.IsLeased("laptop2", t0.AddSeconds(18));
+        store.Release("laptop2", "hub-b");
+
+        // Assert
+        Assert.True(a);
+        Assert.False(bWhileHeld);
+        Assert.True(aAgain);
+        Assert.True(onlineAt14);
+        Assert.True(bAfterExpiry);
+        Assert.Empty(aRenews);
+        Assert.Equal(["laptop2"], bRenews);
+        Assert.True(afterWrongRelease);
+        Assert.False(store.IsLeased("laptop2", t0.AddSeconds(18)));
+    }
+
     [PostgresFact(Timeout = 90_000)]
     public async Task A_store_newer_than_the_binary_is_refused_with_one_line()
     {
