@@ -262,7 +262,6 @@ internal sealed class Editor : IDisposable
 
     private void Edit(Key key)
     {
-        var suggestion = Suggestion();
         switch (key)
         {
             case { Kind: KeyKind.Text, Alt: false }:
@@ -271,10 +270,10 @@ internal sealed class Editor : IDisposable
             case { Kind: KeyKind.Paste }:
                 _buffer.Insert(CleanPaste(key.Text));
                 break;
-            case { Kind: KeyKind.Right or KeyKind.End } or { Kind: KeyKind.Control, Text: "f" or "e" } when suggestion is not null && !key.Alt && !key.Ctrl:
+            case { Kind: KeyKind.Right or KeyKind.End, Alt: false, Ctrl: false } or { Kind: KeyKind.Control, Text: "f" or "e" } when Suggestion() is { } suggestion:
                 _buffer.Insert(suggestion);
                 break;
-            case { Kind: KeyKind.Text, Alt: true, Text: "f" } when suggestion is not null:
+            case { Kind: KeyKind.Text, Alt: true, Text: "f" } when Suggestion() is { } suggestion:
                 _buffer.Insert(suggestion[..WordEnd(suggestion)]);
                 break;
             case { Kind: KeyKind.Text, Alt: true, Text: "f" } or { Kind: KeyKind.Right, Alt: true } or { Kind: KeyKind.Right, Ctrl: true }:

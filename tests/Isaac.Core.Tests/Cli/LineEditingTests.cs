@@ -29,9 +29,9 @@ public sealed class LineEditingTests : IDisposable
     private static Task<string> PromptIsAsync(TmuxSession tmux, string expected) =>
         tmux.WaitForAsync(s => PromptLine(s) == expected, $"the prompt line '{expected}'");
 
-    // Lines a command printed: exactly the text, never the echo of a typed line.
+    // Lines a command printed: exactly the text, never the echo of a typed line or the search being typed.
     private static string[] Printed(string screen, string word) =>
-        [.. screen.Split('\n').Select(l => l.TrimEnd()).Where(l => l.Contains(word, StringComparison.Ordinal) && !l.StartsWith("isaac", StringComparison.Ordinal))];
+        [.. screen.Split('\n').Select(l => l.TrimEnd()).Where(l => l.Contains(word, StringComparison.Ordinal) && !l.StartsWith("isaac", StringComparison.Ordinal) && !l.StartsWith("(reverse-i-search)", StringComparison.Ordinal))];
 
     [Fact(Timeout = 60_000)]
     public async Task Emacs_motion_and_kill_keys_edit_the_line_and_what_runs_is_what_was_shown()

@@ -14,9 +14,20 @@ internal sealed class TmuxSession : IDisposable
     public static TmuxSession Start(string shellCommand, int width = 140, int height = 40)
     {
         var session = new TmuxSession();
-        Tmux("new-session", "-d", "-s", session._name, "-x", width.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "-y", height.ToString(System.Globalization.CultureInfo.InvariantCulture), shellCommand);
-        return session;
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                Tmux("new-session", "-d", "-s", session._name, "-x", width.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    "-y", height.ToString(System.Globalization.CultureInfo.InvariantCulture), shellCommand);
+                return session;
+            }
+            catch (InvalidOperationException ex) when (attempt < 3 && ex.Message.Contains("server exited unexpectedly", StringComparison.Ordinal))
+            {
+                // Tests in parallel share one tmux server: the last session of another test can take it down just as
+                // this one asks it for a session. A new server starts on the next try.
+            }
+        }
     }
 
     public void SendKeys(params string[] keys) => Tmux(["send-keys", "-t", _name, .. keys]);
