@@ -11,7 +11,7 @@ internal static partial class Commands
     /// <summary>Says what is wrong with the command line of <c>isaac SUBCOMMAND</c> as one line and returns <see cref="UsageExitCode"/>.</summary>
     public static int UsageError(string subcommand, string message)
     {
-        Console.Error.WriteLine($"isaac {subcommand}: {message} Type 'isaac {subcommand} --help'.");
+        Console.Error.WriteLine($"isaac: {message} Type 'isaac {subcommand} --help'.");
         return UsageExitCode;
     }
 
