@@ -8,7 +8,7 @@ internal static partial class Commands
     {
         if (!File.Exists(path) && !Directory.Exists(path))
         {
-            return UsageError("check-handler", $"'{Path.GetFullPath(path)}' does not exist; give a command folder or its command.yaml.");
+            return Usage($"'{Path.GetFullPath(path)}' does not exist; give a command folder or its command.yaml.", "check-handler");
         }
 
         var checks = await HandlerConformance.CheckAsync(path, cancellationToken);

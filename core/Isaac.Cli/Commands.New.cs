@@ -21,17 +21,17 @@ internal static partial class Commands
     {
         if (!Regex.IsMatch(name, "^[a-z][a-z0-9-]{0,39}$"))
         {
-            return UsageError("new", $"'{name}' is not a command name: use lower-case letters, digits and dashes, starting with a letter (at most 40).");
+            return Usage($"'{name}' is not a command name: use lower-case letters, digits and dashes, starting with a letter (at most 40).", "new");
         }
 
         if (kind is not ("plugin" or "script"))
         {
-            return UsageError("new", $"unknown kind '{kind}'; use --kind plugin or --kind script.");
+            return Usage($"unknown kind '{kind}'; use --kind plugin or --kind script.", "new");
         }
 
         if (!_scriptLanguages.TryGetValue(language, out var script))
         {
-            return UsageError("new", $"unknown language '{language}'; use --lang python, bash or node.");
+            return Usage($"unknown language '{language}'; use --lang python, bash or node.", "new");
         }
 
         var target = Path.GetFullPath(output ?? Path.Combine(settings.CommandsPath, name));

@@ -104,10 +104,14 @@ internal static partial class Commands
         });
     }
 
-    /// <summary>A command line Isaac cannot read: one line, and exit code 2 (docs/cli.md, "Exit codes").</summary>
-    private static int Usage(string problem)
+    /// <summary>
+    /// A command line Isaac cannot read (an unknown option, a path that does not exist): one line, and exit code 2
+    /// (docs/cli.md, "Exit codes"), pointing at the help of <paramref name="subcommand"/> when the problem is its own.
+    /// </summary>
+    internal static int Usage(string problem, string? subcommand = null)
     {
-        Console.Error.WriteLine($"isaac: {OneLine(problem).TrimEnd('.')}. Run 'isaac --help' for the commands and options.");
+        var help = subcommand is null ? "Run 'isaac --help' for the commands and options." : $"Run 'isaac {subcommand} --help' for its options.";
+        Console.Error.WriteLine($"isaac: {OneLine(problem).TrimEnd('.')}. {help}");
         return 2;
     }
 }

@@ -5,27 +5,17 @@ namespace Isaac.Cli;
 
 internal static partial class Commands
 {
-    /// <summary>The exit code of a command line that is wrong (an unknown option, a path that does not exist): not a manifest problem.</summary>
-    public const int UsageExitCode = 2;
-
-    /// <summary>Says what is wrong with the command line of <c>isaac SUBCOMMAND</c> as one line and returns <see cref="UsageExitCode"/>.</summary>
-    public static int UsageError(string subcommand, string message)
-    {
-        Console.Error.WriteLine($"isaac: {message} Type 'isaac {subcommand} --help'.");
-        return UsageExitCode;
-    }
-
     public static async Task<int> ValidateAsync(string? path, bool json, IsaacSettings settings, CancellationToken cancellationToken)
     {
         // An unknown option reaches here as the path (System.CommandLine binds any token to an optional argument).
         if (path is not null && path.StartsWith('-'))
         {
-            return UsageError("validate", $"unknown option '{path}'; it knows --json and --help.");
+            return Usage($"unknown option '{path}'; it knows --json and --help.", "validate");
         }
 
         if (path is not null && !File.Exists(path) && !Directory.Exists(path))
         {
-            return UsageError("validate", $"'{Path.GetFullPath(path)}' does not exist; give a command.yaml, a command folder or a folder of command folders.");
+            return Usage($"'{Path.GetFullPath(path)}' does not exist; give a command.yaml, a command folder or a folder of command folders.", "validate");
         }
 
         // Always a full validation: no cache.

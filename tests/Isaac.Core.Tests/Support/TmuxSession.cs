@@ -18,8 +18,8 @@ internal sealed class TmuxSession : IDisposable
         {
             try
             {
-                Tmux("new-session", "-d", "-s", session._name, "-x", width.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                    "-y", height.ToString(System.Globalization.CultureInfo.InvariantCulture), shellCommand);
+                Tmux(["new-session", "-d", "-s", session._name, "-x", width.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    "-y", height.ToString(System.Globalization.CultureInfo.InvariantCulture), .. Unmarked(), shellCommand]);
                 return session;
             }
             catch (InvalidOperationException ex) when (attempt < 3 && ex.Message.Contains("server exited unexpectedly", StringComparison.Ordinal))
@@ -29,6 +29,13 @@ internal sealed class TmuxSession : IDisposable
             }
         }
     }
+
+    // A person's terminal: the automation markers other than CI (which each test decides) that the runner may have
+    // set are emptied, which Isaac reads as unset (a CI job or an agent's hook must not make every prompt test fail).
+    private static IEnumerable<string> Unmarked() =>
+        Environment.GetEnvironmentVariables().Keys.Cast<string>()
+            .Where(name => name is "GITHUB_ACTIONS" or "GITLAB_CI" or "JENKINS_HOME" || name.StartsWith("CLAUDE_", StringComparison.Ordinal))
+            .SelectMany(name => new[] { "-e", $"{name}=" });
 
     public void SendKeys(params string[] keys) => Tmux(["send-keys", "-t", _name, .. keys]);
 
