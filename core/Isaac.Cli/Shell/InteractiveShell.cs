@@ -27,14 +27,13 @@ internal sealed class InteractiveShell(IsaacHost host, Terminal terminal)
         _queued = (await host.GetQueueStatusAsync()).Queued;
         Commands.ReportQueueRecovery(host);
 
-        // The prompt follows the queue's status stream (this process's writes at once, other processes' within the
-        // queue's change interval) and is redrawn at once, half-typed line and all: no key needed.
+        // The prompt follows the queue's status stream (this process's writes at once, other processes' as soon as
+        // inotify reports them) and is redrawn at once, half-typed line and all: no key needed.
         using var queueWatch = host.QueueChanges.Subscribe(status =>
         {
             _queued = status.Queued;
             editor.Invalidate();
         });
-        using var queueFile = WatchQueueFile(editor);
         using var syncNotices = host.SyncEvents.Subscribe(synced => editor.Notify(synced.ToString()));
         using var deadNotices = host.DeadLetters.Subscribe(dead => editor.Notify(dead.ToString()), error => editor.Notify($"isaac: warning: dead-letter notices stopped: {error.Message}"));
         host.StartSync();
@@ -56,50 +55,6 @@ internal sealed class InteractiveShell(IsaacHost host, Terminal terminal)
             await agent;
             await devices;
         }
-    }
-
-    private int _recount;
-
-    /// <summary>
-    /// Another process's writes reach the prompt through inotify on the queue's files (the database and its WAL), at
-    /// once, rather than at the queue's next change check.
-    /// </summary>
-    private FileSystemWatcher? WatchQueueFile(Editor editor)
-    {
-        var folder = Path.GetDirectoryName(host.Settings.QueuePath);
-        if (folder is null || !Directory.Exists(folder))
-        {
-            return null;
-        }
-
-        var watcher = new FileSystemWatcher(folder, Path.GetFileName(host.Settings.QueuePath) + "*") { NotifyFilter = NotifyFilters.LastWrite | NotifyFilters.Size };
-        watcher.Changed += (_, _) => _ = RecountAsync(editor);
-        watcher.EnableRaisingEvents = true;
-        return watcher;
-    }
-
-    // One count at a time; changes seen while it runs make it count once more, so the last change is never missed.
-    private async Task RecountAsync(Editor editor)
-    {
-        if (Interlocked.Increment(ref _recount) != 1)
-        {
-            return;
-        }
-
-        do
-        {
-            Interlocked.Exchange(ref _recount, 1);
-            try
-            {
-                _queued = (await host.GetQueueStatusAsync()).Queued;
-                editor.Invalidate();
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                // The queue's own change check reports store failures and still updates the prompt.
-            }
-        }
-        while (Interlocked.CompareExchange(ref _recount, 0, 1) != 1);
     }
 
     /// <summary><c>isaac [OFFLINE: N queued]&gt;</c> while anything waits for the hub, <c>isaac&gt;</c> otherwise.</summary>

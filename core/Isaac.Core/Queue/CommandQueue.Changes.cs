@@ -12,15 +12,18 @@ internal sealed partial class CommandQueue
 {
     private static readonly TimeSpan _housekeepingInterval = TimeSpan.FromMinutes(1);
 
-    private readonly CancellationTokenSource _shutdown = new();
     private BehaviorSubject<QueueStatus>? _status;
     private IObservable<QueueStatus>? _changes;
-    private Task? _watcher;
+    private BackgroundLoop? _watcher;
+    private FileSystemWatcher? _files;
+    private long _lastVersion;
+    private DateTimeOffset _nextHousekeeping;
     private bool _disposed;
 
     /// <summary>
-    /// The current status on subscribe, then each distinct change: this instance's own writes at once,
-    /// other processes' writes within <see cref="QueueOptions.ChangePollInterval"/>. Completes on dispose.
+    /// The current status on subscribe, then each distinct change: this instance's own writes at once, other
+    /// processes' writes as soon as inotify reports them (or within <see cref="QueueOptions.ChangePollInterval"/> where
+    /// the files cannot be watched). Completes on dispose.
     /// </summary>
     /// <remarks>Built on first use: a one-shot <c>isaac -c</c> never pays for loading Rx.</remarks>
     public IObservable<QueueStatus> Changes => _changes ??= Observable.FromAsync(StartWatchingAsync).SelectMany(subject => subject).DistinctUntilChanged();
@@ -56,7 +59,11 @@ internal sealed partial class CommandQueue
             {
                 var store = EnsureOpen();
                 _status = new BehaviorSubject<QueueStatus>(store.Run(CountStatus));
-                _watcher = WatchAsync(_status, store.Run(Version), _shutdown.Token);
+                _lastVersion = store.Run(Version);
+                _nextHousekeeping = _time.GetUtcNow() + _housekeepingInterval;
+                _watcher = new BackgroundLoop("queue watch", WatchPassAsync, _time, _logger);
+                _files = WatchFiles(_watcher.Wake);
+                _watcher.Start();
             }
 
             return _status;
@@ -70,50 +77,58 @@ internal sealed partial class CommandQueue
     // Called under the gate, so OnNext calls are serialized as Rx requires.
     private void PublishIfWatched(SqliteConnection connection) => _status?.OnNext(CountStatus(connection));
 
-    // PRAGMA data_version changes when another connection (another process) commits to the file.
-    private async Task WatchAsync(BehaviorSubject<QueueStatus> status, long lastVersion, CancellationToken cancellationToken)
+    // PRAGMA data_version changes when another connection (another process) commits to the file. A pass runs when
+    // inotify says the database or its WAL changed, and at least every housekeeping interval: an idle shell wakes for
+    // nothing else. Where the files cannot be watched, every ChangePollInterval.
+    private async Task<TimeSpan> WatchPassAsync(CancellationToken cancellationToken)
     {
-        using var timer = new PeriodicTimer(_options.ChangePollInterval, _time);
-        var nextHousekeeping = _time.GetUtcNow() + _housekeepingInterval;
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
+            EnsureOpen().Run(connection =>
             {
-                await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-                try
+                var version = Version(connection);
+                if (version != _lastVersion)
                 {
-                    EnsureOpen().Run(connection =>
-                    {
-                        var version = Version(connection);
-                        if (version != lastVersion)
-                        {
-                            lastVersion = version;
-                            status.OnNext(CountStatus(connection));
-                        }
+                    _lastVersion = version;
+                    _status?.OnNext(CountStatus(connection));
+                }
 
-                        if (_time.GetUtcNow() >= nextHousekeeping)
-                        {
-                            nextHousekeeping = _time.GetUtcNow() + _housekeepingInterval;
-                            Housekeep(connection, _time.GetUtcNow());
-                        }
+                if (_time.GetUtcNow() >= _nextHousekeeping)
+                {
+                    _nextHousekeeping = _time.GetUtcNow() + _housekeepingInterval;
+                    Housekeep(connection, _time.GetUtcNow());
+                }
 
-                        return 0;
-                    });
-                }
-                catch (StoreException ex)
-                {
-                    // Reported, retried at the next tick, never thrown into the host.
-                    _logger.LogWarning(ex, "Watching the queue database {Path} failed", _path);
-                }
-                finally
-                {
-                    _gate.Release();
-                }
-            }
+                return 0;
+            });
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        catch (StoreException ex)
         {
-            // Disposed.
+            // Reported, retried at the next pass, never thrown into the host.
+            _logger.LogWarning(ex, "Watching the queue database {Path} failed", _path);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+
+        return _files is null ? _options.ChangePollInterval : _housekeepingInterval;
+    }
+
+    private FileSystemWatcher? WatchFiles(Action changed)
+    {
+        try
+        {
+            var watcher = new FileSystemWatcher(Path.GetDirectoryName(_path)!, Path.GetFileName(_path) + "*") { NotifyFilter = NotifyFilters.LastWrite | NotifyFilters.Size };
+            watcher.Changed += (_, _) => changed();
+            watcher.EnableRaisingEvents = true;
+            return watcher;
+        }
+        catch (Exception ex) when (ex is IOException or ArgumentException or PlatformNotSupportedException or UnauthorizedAccessException)
+        {
+            _logger.LogWarning("Cannot watch {Path} for changes ({Reason}); checking it every {Interval}", _path, ex.Message, _options.ChangePollInterval);
+            return null;
         }
     }
 
@@ -126,10 +141,10 @@ internal sealed partial class CommandQueue
             return;
         }
 
-        await _shutdown.CancelAsync().ConfigureAwait(false);
+        _files?.Dispose();
         if (_watcher is { } watcher)
         {
-            await watcher.ConfigureAwait(false);
+            await watcher.DisposeAsync().ConfigureAwait(false);
         }
 
         await _gate.WaitAsync().ConfigureAwait(false);
@@ -146,6 +161,5 @@ internal sealed partial class CommandQueue
             _gate.Release();
         }
 
-        _shutdown.Dispose();
     }
 }
