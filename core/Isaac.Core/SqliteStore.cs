@@ -524,6 +524,7 @@ public sealed class SqliteStore : IDisposable
 
         CopySequences(old, fresh, transaction);
         transaction.Commit();
+        total ??= CountFromCounters(old);
         return (kept, total is { } t ? Math.Max(t, kept) : null);
     }
 
@@ -743,6 +744,18 @@ public sealed class SqliteStore : IDisposable
     }
 
     // COUNT(*) walks the smallest b-tree; when that one is damaged another index (or the table itself) may still count.
+    private int? CountFromCounters(SqliteConnection old)
+    {
+        try
+        {
+            return _schema.TotalSql is { } sql ? (int)old.Scalar<long>(sql) : null;
+        }
+        catch (SqliteException)
+        {
+            return null; // the counters are damaged too
+        }
+    }
+
     private static int? CountRows(SqliteConnection old, string table)
     {
         var indexes = new List<string> { "", " NOT INDEXED" };

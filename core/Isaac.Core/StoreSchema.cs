@@ -40,6 +40,12 @@ public sealed record StoreSchema
     /// <summary>The tables whose rows the salvage report counts ("kept N of M commands").</summary>
     public required IReadOnlyList<string> Counted { get; init; }
 
+    /// <summary>
+    /// A query for how many counted rows there were, from the <see cref="Derived"/> counters: asked by a salvage when
+    /// the damaged tables themselves cannot be counted (their pages, and no full index to count by). Null: none.
+    /// </summary>
+    public string? TotalSql { get; init; }
+
     /// <summary>What the counted rows are called in the salvage report: "commands", "assignments".</summary>
     public required string Noun { get; init; }
 

@@ -217,6 +217,7 @@ internal sealed partial class CommandQueue
         Tables = ["command_queue", "dead_letter", "queue_state", "routed", "shared_history"],
         Counted = ["command_queue", "dead_letter"],
         Derived = ["queue_counts"],
+        TotalSql = "SELECT COALESCE(SUM(n), 0) FROM queue_counts;",
         Noun = "commands",
 
         // Opened by every isaac -c: checked only when suspect (docs/queue.md, "When the database is damaged").

@@ -203,7 +203,7 @@ public sealed class HubInputTests : IDisposable
         var logs = new ListLoggerFactory();
         var app = HubServer.Build(new HubOptions { DataDirectory = data.Path, Urls = address }, logs);
         await using var hub = app;
-        var store = app.Services.GetRequiredService<HubStore>();
+        var store = app.Services.GetRequiredService<IHubStore>();
         var token = store.AddDevice("desktop", replace: false);
         await HubServer.StartAsync(app, app.Services.GetRequiredService<HubOptions>());
         using var http = new HttpClient { BaseAddress = new Uri(address) };

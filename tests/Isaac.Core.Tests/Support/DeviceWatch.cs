@@ -55,7 +55,7 @@ internal sealed class DeviceWatch(HubHarness hub) : IDisposable
     /// <summary>Lines of the hub process's own log (its ISAAC_HOME is <c>hub-home</c> under the harness root) that contain <paramref name="text"/>.</summary>
     public string[] HubLog(string text)
     {
-        var logs = Path.Combine(Path.GetDirectoryName(hub.HubData)!, "hub-home", "logs");
+        var logs = Path.Combine(hub.HubHome(), "logs");
         return Directory.Exists(logs)
             ? Directory.GetFiles(logs).SelectMany(ReadShared).Where(line => line.Contains(text, StringComparison.Ordinal)).ToArray()
             : [];
