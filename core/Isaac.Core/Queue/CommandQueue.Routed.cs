@@ -77,13 +77,21 @@ internal sealed partial class CommandQueue
         ReadAsync(connection => ReadRouted(connection, OpenRoutedSql, null, ("$limit", limit)), cancellationToken);
 
     /// <summary>Finished routed commands not yet shown to the person, marked shown.</summary>
-    public Task<IReadOnlyList<RoutedCommand>> TakeArrivedAsync(CancellationToken cancellationToken = default) =>
-        WriteAsync((connection, transaction, _) =>
+    /// <remarks>Asked by the result inbox at every pass: when nothing arrived it is a read, not a write and an fsync.</remarks>
+    public async Task<IReadOnlyList<RoutedCommand>> TakeArrivedAsync(CancellationToken cancellationToken = default)
+    {
+        if (await ReadAsync(connection => connection.Scalar<long>($"SELECT EXISTS (SELECT 1 FROM routed WHERE shown = 0 AND {Final});") == 0, cancellationToken).ConfigureAwait(false))
+        {
+            return [];
+        }
+
+        return await WriteAsync((connection, transaction, _) =>
         {
             var arrived = ReadRouted(connection, ArrivedSql, transaction);
             connection.Execute($"UPDATE routed SET shown = 1 WHERE shown = 0 AND {Final};", transaction);
             return arrived;
-        }, cancellationToken);
+        }, cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>Commands still in this queue, per target device.</summary>
     public Task<IReadOnlyDictionary<string, int>> CountWaitingByTargetAsync(CancellationToken cancellationToken = default) =>
