@@ -53,6 +53,7 @@ public sealed class HubStore : IHubStore
         """
         CREATE INDEX IF NOT EXISTS ix_commands_waiting ON commands (target, seq) WHERE status IN ('accepted', 'assigned');
         """,
+        "ALTER TABLE commands ADD COLUMN phase TEXT;",
     ];
 
     private readonly SqliteStore _store;
@@ -265,7 +266,7 @@ public sealed class HubStore : IHubStore
     /// command back to waiting. Returns the ids whose record changed.
     /// </summary>
     public IReadOnlyList<string> Apply(string target, IReadOnlyList<AgentMessage> reports) =>
-        InTransaction<IReadOnlyList<string>>(() => HubRows.Apply(reports, id => Requeue(id, target), (id, status, result, error) => Advance(id, target, status, result, error)));
+        InTransaction<IReadOnlyList<string>>(() => HubRows.Apply(reports, id => Requeue(id, target), (id, status, result, error, phase) => Advance(id, target, status, result, error, phase)));
 
     /// <summary>A rejection that means "not now": the command waits at the hub for a free slot.</summary>
     internal static bool IsBusy(string reason) => reason.StartsWith("busy", StringComparison.Ordinal);
@@ -278,9 +279,9 @@ public sealed class HubStore : IHubStore
     /// Moves a command on; never back (a late "accepted" does not undo "running"), and a final state never changes
     /// again. Returns false when nothing changed.
     /// </summary>
-    internal bool Advance(string id, string target, string status, CommandResponse? result = null, string? error = null) =>
+    internal bool Advance(string id, string target, string status, CommandResponse? result = null, string? error = null, string? phase = null) =>
         Locked(() => Execute(HubRows.AdvanceSql('$'), ("$id", id), ("$target", target), ("$status", status),
-            ("$result", HubRows.ResultJson(result)), ("$error", error), ("$now", Now())) > 0);
+            ("$result", HubRows.ResultJson(result)), ("$error", error), ("$phase", phase), ("$now", Now())) > 0);
 
     /// <summary>
     /// A result as agents may send it (a script's minimal JSON, explicit nulls) with every collection and string

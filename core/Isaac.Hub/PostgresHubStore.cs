@@ -55,6 +55,7 @@ public sealed class PostgresHubStore : IHubStore
         );
         CREATE INDEX ix_presence_node ON presence (node);
         """,
+        "ALTER TABLE commands ADD COLUMN phase TEXT;",
     ];
 
     /// <summary>The LISTEN/NOTIFY channel the hubs share; payloads are <c>w:&lt;device&gt;</c> (new work) and <c>c:&lt;id&gt;</c> (a command changed).</summary>
@@ -231,14 +232,14 @@ public sealed class PostgresHubStore : IHubStore
             r => r.GetString(0), ("target", target)));
 
     public void Assign(string target, IReadOnlyList<string> ids) =>
-        Run(transaction: true, (c, tx) => ids.Sum(id => Advance(c, tx, id, target, RoutedStatus.Assigned, null, null) ? 1 : 0));
+        Run(transaction: true, (c, tx) => ids.Sum(id => Advance(c, tx, id, target, RoutedStatus.Assigned, null, null, null) ? 1 : 0));
 
     public IReadOnlyList<string> Apply(string target, IReadOnlyList<AgentMessage> reports) =>
         Run<IReadOnlyList<string>>(transaction: true, (c, tx) =>
         {
             var changed = HubRows.Apply(reports,
                 id => Execute(c, tx, HubRows.RequeueSql('@'), ("id", id), ("target", target), ("now", Now())) > 0,
-                (id, status, result, error) => Advance(c, tx, id, target, status, result, error));
+                (id, status, result, error, phase) => Advance(c, tx, id, target, status, result, error, phase));
             foreach (var id in changed)
             {
                 Notify(c, tx, "c:" + id); // long-polls at other hubs wake up (delivered at commit)
@@ -247,9 +248,9 @@ public sealed class PostgresHubStore : IHubStore
             return changed;
         });
 
-    private bool Advance(NpgsqlConnection c, NpgsqlTransaction? tx, string id, string target, string status, CommandResponse? result, string? error) =>
+    private bool Advance(NpgsqlConnection c, NpgsqlTransaction? tx, string id, string target, string status, CommandResponse? result, string? error, string? phase) =>
         Execute(c, tx, HubRows.AdvanceSql('@'), ("id", id), ("target", target), ("status", status),
-            ("result", HubRows.ResultJson(result)), ("error", error), ("now", Now())) > 0;
+            ("result", HubRows.ResultJson(result)), ("error", error), ("phase", phase), ("now", Now())) > 0;
 
     public void AppendHistory(string device, string text) =>
         Run(false, (c, tx) => Execute(c, tx, "INSERT INTO history (device, text, at) VALUES (@device, @text, @now);", ("device", device), ("text", text), ("now", Now())));
@@ -343,7 +344,7 @@ public sealed class PostgresHubStore : IHubStore
     private static readonly (string Table, string[] Columns, string Conflict)[] _importedTables =
     [
         ("devices", ["name", "token_hash", "created_at", "last_seen"], "ON CONFLICT (name) DO UPDATE SET token_hash = EXCLUDED.token_hash, last_seen = EXCLUDED.last_seen"),
-        ("commands", ["id", "sender", "target", "text", "unique_key", "status", "result", "error", "created_at", "updated_at", "seq", "parallel"], ""),
+        ("commands", ["id", "sender", "target", "text", "unique_key", "status", "result", "error", "created_at", "updated_at", "seq", "parallel", "phase"], ""),
         ("history", ["id", "device", "text", "at"], ""),
     ];
 

@@ -72,6 +72,12 @@ public sealed record RoutedCommand
     /// <summary>Why it failed or was rejected, when the device said.</summary>
     public string? Error { get; init; }
 
+    /// <summary>For a task command while it runs: waking, waking_confirmation or working; null otherwise.</summary>
+    public string? Phase { get; init; }
+
+    /// <summary>When the hub last recorded a change of it (for a task: when its phase began); null if not known.</summary>
+    public DateTimeOffset? Since { get; init; }
+
     /// <summary>Whether it has reached a final state.</summary>
     public bool IsFinished => Status is "completed" or "failed" or "rejected" or "in_doubt";
 

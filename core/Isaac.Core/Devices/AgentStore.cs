@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Isaac.Core.Internal;
+using Isaac.Core.Queue;
 using Isaac.Core.Wire;
 using Isaac.Plugins;
 using Microsoft.Data.Sqlite;
@@ -33,6 +34,13 @@ internal sealed record Assignment
     public string? Reason { get; init; }
     public bool Reported { get; init; }
 }
+
+/// <summary>
+/// Where a task is (<see cref="TaskStates"/>): <see cref="Attempts"/> wake runs started, <see cref="WakeRunning"/> when the
+/// last one's end was never recorded (it may have woken the task), <see cref="DueAt"/> the next wake or the deadline of the
+/// state, <see cref="Folder"/> its results folder.
+/// </summary>
+internal sealed record TaskRow(string Id, string State, int Attempts, bool WakeRunning, DateTimeOffset? DueAt, string Folder, DateTimeOffset ChangedAt);
 
 /// <summary>The end of one run, as stored: <see cref="Outcome"/> is the report's message type (completed, failed, in_doubt).</summary>
 internal sealed record RunResult(string Id, string Outcome, CommandResponse Result, string? Reason);
@@ -73,6 +81,17 @@ internal sealed class AgentStore : IDisposable
         UPDATE assignments SET outcome = CASE succeeded WHEN 0 THEN 'failed' ELSE 'completed' END WHERE status = 'done';
         CREATE INDEX ix_assignments_open ON assignments (status, seq) WHERE status <> 'done' OR reported = 0;
         """,
+        """
+        CREATE TABLE tasks (
+            id           TEXT    PRIMARY KEY,
+            state        TEXT    NOT NULL CHECK (state IN ('waking', 'waking_confirmation', 'working')),
+            attempts     INTEGER NOT NULL DEFAULT 0,
+            wake_running INTEGER NOT NULL DEFAULT 0,
+            due_at       TEXT,
+            folder       TEXT    NOT NULL,
+            changed_at   TEXT    NOT NULL
+        );
+        """,
     ];
 
     private const string Order = "ORDER BY seq IS NULL, seq, rowid";
@@ -91,7 +110,7 @@ internal sealed class AgentStore : IDisposable
         What = "agent",
         ApplicationId = StoreSchema.AgentId,
         Migrations = _migrations,
-        Tables = ["assignments"],
+        Tables = ["assignments", "tasks"],
         Counted = ["assignments"],
         Noun = "assignments",
     };
@@ -197,12 +216,59 @@ internal sealed class AgentStore : IDisposable
         }
     }
 
+    /// <summary>A task's lifecycle row (docs/tasks.md), or null when the assignment is no task or its result was acknowledged.</summary>
+    public TaskRow? GetTask(string id) => Tasks("WHERE id = $id", ("$id", id)).FirstOrDefault();
+
+    /// <summary>The tasks among <paramref name="ids"/>, in one read.</summary>
+    public IReadOnlyList<TaskRow> TasksAmong(IReadOnlyList<string> ids) =>
+        Tasks("WHERE id IN (SELECT value FROM json_each($ids))", ("$ids", JsonSerializer.Serialize(ids, HubJson.Default.IReadOnlyListString)));
+
+    /// <summary>Every task whose result the hub has not acknowledged: what an agent resumes at start and announces on each connection.</summary>
+    public IReadOnlyList<TaskRow> OpenTasks() => Tasks("ORDER BY rowid");
+
+    private List<TaskRow> Tasks(string where, params (string Name, object? Value)[] parameters)
+    {
+        lock (_gate)
+        {
+            return _store.Run(connection =>
+            {
+                using var command = connection.Command($"SELECT id, state, attempts, wake_running, due_at, folder, changed_at FROM tasks {where};", null, parameters);
+                using var reader = command.ExecuteReader();
+                var rows = new List<TaskRow>();
+                while (reader.Read())
+                {
+                    rows.Add(new TaskRow(reader.GetString(0), reader.GetString(1), (int)reader.GetInt64(2), reader.GetInt64(3) != 0,
+                        Iso.ParseOptional(reader.GetValue(4)), reader.GetString(5), Iso.Parse(reader.GetString(6))));
+                }
+
+                return rows;
+            });
+        }
+    }
+
+    /// <summary>Stores a task's new state BEFORE it is acted on or reported, so a restart resumes it where it was.</summary>
+    public void SaveTask(TaskRow task)
+    {
+        lock (_gate)
+        {
+            _store.Write((connection, transaction) => connection.Execute(
+                """
+                INSERT INTO tasks (id, state, attempts, wake_running, due_at, folder, changed_at) VALUES ($id, $state, $attempts, $wake, $due, $folder, $at)
+                ON CONFLICT (id) DO UPDATE SET state = excluded.state, attempts = excluded.attempts, wake_running = excluded.wake_running,
+                    due_at = excluded.due_at, changed_at = excluded.changed_at;
+                """,
+                transaction, ("$id", task.Id), ("$state", task.State), ("$attempts", task.Attempts), ("$wake", task.WakeRunning),
+                ("$due", task.DueAt is { } due ? Iso.From(due) : null), ("$folder", task.Folder), ("$at", Iso.From(task.ChangedAt))));
+        }
+    }
+
     public void MarkReported(string id) => MarkReported([id]);
 
     /// <summary>
     /// The hub has stored these results, in ONE transaction. Without it every result would be sent again on every
     /// connection for ever (harmless to the hub, which answers repeats, but unbounded).
     /// </summary>
+    /// <remarks>A finished task's row goes in the same transaction: its files may be removed once this returns.</remarks>
     public void MarkReported(IReadOnlyList<string> ids)
     {
         lock (_gate)
@@ -210,10 +276,14 @@ internal sealed class AgentStore : IDisposable
             _store.Write((connection, transaction) =>
             {
                 using var command = connection.Command("UPDATE assignments SET reported = 1 WHERE id = $id AND status = 'done';", transaction, ("$id", null));
+                using var task = connection.Command(
+                    "DELETE FROM tasks WHERE id = $id AND EXISTS (SELECT 1 FROM assignments a WHERE a.id = $id AND a.status = 'done');", transaction, ("$id", null));
                 foreach (var id in ids)
                 {
                     command.Parameters["$id"].Value = id;
                     command.ExecuteNonQuery();
+                    task.Parameters["$id"].Value = id;
+                    task.ExecuteNonQuery();
                 }
 
                 return 0;

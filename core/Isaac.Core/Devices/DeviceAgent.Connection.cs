@@ -161,6 +161,8 @@ public sealed partial class DeviceAgent
             await ReportAsync(done, cancellationToken).ConfigureAwait(false);
         }
 
+        AnnounceTasks(store);
+
         var heartbeat = HeartbeatAsync(channel, connection.Token);
         try
         {
@@ -268,13 +270,13 @@ public sealed partial class DeviceAgent
                 await AssignedAsync(store, assigns, cancellationToken).ConfigureAwait(false);
                 break;
             case { Type: "ack", Id: { } id }:
-                store.MarkReported(id);
+                Acknowledged(store, [id]);
                 break;
             case { Type: "ack_batch" }:
                 // One transaction for every result the hub stored from one report.
                 if (message.Ids is { Count: > 0 } ids)
                 {
-                    store.MarkReported([.. ids.Where(id => id is not null)]);
+                    Acknowledged(store, [.. ids.Where(id => id is not null)]);
                 }
 
                 outbox.Acknowledged();

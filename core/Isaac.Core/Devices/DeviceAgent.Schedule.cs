@@ -146,18 +146,10 @@ public sealed partial class DeviceAgent
 
         try
         {
-            if (finished is not null && _store?.Get(assignment.Id) is { Status: AgentStore.Done } done)
+            if (finished is not null)
             {
-                await ReportAsync(done, cancellationToken).ConfigureAwait(false);
+                await ReportStoredAsync(assignment.Id, cancellationToken).ConfigureAwait(false);
             }
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-        {
-            _logger.LogWarning(ex, "Could not report #{Id} now; it is sent again on the next connection", assignment.Id);
-        }
-        catch (OperationCanceledException)
-        {
-            // Stopping; the stored result goes out on the next connection.
         }
         finally
         {
@@ -168,8 +160,31 @@ public sealed partial class DeviceAgent
         }
     }
 
-    /// <summary>Runs one assignment (already stored as running); its result, to be stored by the caller.</summary>
-    private async Task<RunResult> RunOneAsync(Assignment assignment, CancellationToken cancellationToken)
+    /// <summary>Reports a result already stored; a failure now is not one: it goes out on the next connection.</summary>
+    private async Task ReportStoredAsync(string id, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (_store?.Get(id) is { Status: AgentStore.Done } done)
+            {
+                await ReportAsync(done, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            _logger.LogWarning(ex, "Could not report #{Id} now; it is sent again on the next connection", id);
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping; the stored result goes out on the next connection.
+        }
+    }
+
+    /// <summary>
+    /// Runs one assignment (already stored as running); its result, to be stored by the caller, or null for a task
+    /// that was confirmed and is now watched in the background (its slot in the order is free).
+    /// </summary>
+    private async Task<RunResult?> RunOneAsync(Assignment assignment, CancellationToken cancellationToken)
     {
         FaultInjection.At("after-running");
         await SendAsync(new AgentMessage { Type = "running", Id = assignment.Id }, cancellationToken).ConfigureAwait(false);
@@ -178,6 +193,11 @@ public sealed partial class DeviceAgent
         try
         {
             var result = await _run(assignment.Text, CommandOrigin.Remote(assignment.Sender), cancellationToken).ConfigureAwait(false);
+            if (result.Task is { } task)
+            {
+                return await BeginTaskAsync(assignment, task, cancellationToken).ConfigureAwait(false);
+            }
+
             return new RunResult(assignment.Id, result.Succeeded ? "completed" : "failed", ToResponse(result), result.Succeeded ? null : result.Stderr);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
@@ -205,7 +225,7 @@ public sealed partial class DeviceAgent
         Task[] running;
         lock (_gate)
         {
-            running = [.. _tasks.Values];
+            running = [.. _tasks.Values, .. _watches.Values];
         }
 
         await Task.WhenAll(running).ConfigureAwait(false);

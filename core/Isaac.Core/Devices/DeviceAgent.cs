@@ -232,11 +232,12 @@ public sealed partial class DeviceAgent : IAsyncDisposable
     }
 
     // After a restart (or a takeover from another process): what was running when its server stopped is in
-    // doubt — it may have had its effect — so it runs again only when its manifest says that is safe; what was
-    // received but never started runs in order.
+    // doubt — it may have had its effect — so it runs again only when its manifest says that is safe; a task goes on
+    // from its stored state; what was received but never started runs in order.
     private void Recover(AgentStore store)
     {
-        foreach (var interrupted in store.InState(AgentStore.Running))
+        var tasks = store.OpenTasks().Select(t => t.Id).ToHashSet(StringComparer.Ordinal);
+        foreach (var interrupted in store.InState(AgentStore.Running).Where(a => !tasks.Contains(a.Id)))
         {
             if (IsIdempotent(interrupted.Text))
             {
@@ -250,6 +251,7 @@ public sealed partial class DeviceAgent : IAsyncDisposable
             store.Finish(interrupted.Id, "in_doubt", CommandResponse.Fail(reason), reason);
         }
 
+        ResumeTasks(store);
         foreach (var received in store.InState(AgentStore.Received))
         {
             Enqueue(received);

@@ -36,6 +36,10 @@ public sealed record CommandResult
     [JsonIgnore]
     public bool Succeeded => Status == ResponseStatus.Success;
 
+    /// <summary>Set instead of a result for a task command routed here: checked and bound, for the agent to wake (docs/tasks.md).</summary>
+    [JsonIgnore]
+    internal TaskStart? Task { get; init; }
+
     /// <summary>Where the answer was produced: here, or on another device (the result of a <c>!device</c> route).</summary>
     [JsonIgnore]
     public CommandOrigin Origin { get; init; } = CommandOrigin.Local;
@@ -83,3 +87,6 @@ public sealed record CommandResult
         Error = error,
     };
 }
+
+/// <summary>A routed task command that passed the tier policy and argument checks: what the agent needs to wake it.</summary>
+internal sealed record TaskStart(Manifests.LoadedCommand Command, CommandRequest Request);

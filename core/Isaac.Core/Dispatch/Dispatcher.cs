@@ -114,6 +114,15 @@ internal sealed class Dispatcher(
             Deadline = _time.GetUtcNow() + command.Timeout,
         };
 
+        // A task is not run here: whoever serves routed commands (the device agent) wakes and watches it, durably.
+        if (command.Kind == HandlerKind.Task)
+        {
+            return session.Origin.IsLocal
+                ? CommandResult.Failure(command.Name, ErrorCode.BadArguments,
+                    $"'{command.Name}' is a task: it runs on a device's agent, so route it (!<device> {text}); see docs/tasks.md.")
+                : new CommandResult { Command = command.Name, Task = new TaskStart(command, request) };
+        }
+
         var started = _time.GetTimestamp();
         try
         {

@@ -48,8 +48,11 @@ internal sealed record FlagSpec
 
 internal sealed record RuntimeSpec
 {
-    /// <summary>A script, executable or plugin assembly (<c>.dll</c>), relative to the manifest's folder.</summary>
-    public required string Handler { get; init; }
+    /// <summary>A script, executable or plugin assembly (<c>.dll</c>), relative to the manifest's folder; empty for a task.</summary>
+    public string Handler { get; init; } = "";
+
+    /// <summary><c>handler</c> (the default: run the handler, its output is the result) or <c>task</c> (docs/tasks.md).</summary>
+    public string? Mode { get; init; }
 
     /// <summary><c>script</c> or <c>plugin</c>; when absent, a handler ending in <c>.dll</c> is a plugin.</summary>
     public string? Kind { get; init; }
@@ -64,6 +67,23 @@ internal sealed record RuntimeSpec
 
     /// <summary>Whether a script handler gets the request envelope on stdin (otherwise stdin is empty).</summary>
     public bool Stdin { get; init; } = true;
+
+    /// <summary>A task's wake: program and arguments (<c>${TASK_ID}</c>… replaced per argument); empty = self-start mode.</summary>
+    public string[] WakeCommand { get; init; } = [];
+
+    /// <summary>Run the wake command as one <c>/bin/sh -c</c> line (the variables then come only from the environment).</summary>
+    public bool Shell { get; init; }
+
+    /// <summary>How long a woken task has to write <c>&lt;id&gt;.started</c>.</summary>
+    public int ConfirmTimeoutMs { get; init; } = 30_000;
+
+    /// <summary>How long a confirmed task has to write <c>&lt;id&gt;.json</c>.</summary>
+    public int ResultTimeoutMs { get; init; } = 3_600_000;
+
+    /// <summary>The pause before each retry of a failed wake; one retry per entry.</summary>
+    public int[] WakeRetryMs { get; init; } = [5_000, 15_000, 30_000];
+
+    public bool IsTask => Mode == "task";
 }
 
 internal sealed record SecuritySpec

@@ -8,6 +8,9 @@ internal enum HandlerKind
 {
     Script,
     Plugin,
+
+    /// <summary>A long-running task, woken and watched by the device agent (docs/tasks.md); no handler runs.</summary>
+    Task,
 }
 
 /// <summary>
@@ -121,6 +124,8 @@ internal sealed record LoadedCommand
     public string Directory => Path.GetDirectoryName(ManifestPath) ?? ".";
     public TimeSpan Timeout => TimeSpan.FromMilliseconds(Manifest.Runtime.TimeoutMs);
 
+    private string KindName => Kind switch { HandlerKind.Plugin => "plugin", HandlerKind.Task => "task", _ => "script" };
+
     /// <summary>How to type it with its arguments and flags, for example <c>/queue [action] [--json]</c>.</summary>
     public string Usage =>
         Triggers[0].Usage(Name)
@@ -150,7 +155,7 @@ internal sealed record LoadedCommand
         lines.Add("Flags:");
         lines.AddRange(flags.Select(f => $"  {f.Name.PadRight(width)}  {f.Description}".TrimEnd()));
         lines.Add("");
-        lines.Add($"Category {Manifest.Command.Category}, tier {Manifest.Security.Tier}, {(Kind == HandlerKind.Plugin ? "plugin" : "script")} handler; manifest {ManifestPath}");
+        lines.Add($"Category {Manifest.Command.Category}, tier {Manifest.Security.Tier}, {KindName} handler; manifest {ManifestPath}");
         return string.Join('\n', lines) + "\n";
     }
 
@@ -161,7 +166,7 @@ internal sealed record LoadedCommand
         Category = Manifest.Command.Category,
         Usage = Triggers[0].Usage(Name),
         Tier = Manifest.Security.Tier,
-        HandlerKind = Kind == HandlerKind.Plugin ? "plugin" : "script",
+        HandlerKind = KindName,
         Help = Help(),
     };
 }

@@ -4,7 +4,7 @@ namespace Isaac.Core.Manifests;
 // declaration order. A new manifest field needs a line in both methods below; the build id keeps old files out.
 internal sealed partial class ManifestCache
 {
-    private const string Magic = "isaac-manifest-cache-3";
+    private const string Magic = "isaac-manifest-cache-4";
 
     private static List<CachedManifest> Read(BinaryReader reader)
     {
@@ -33,6 +33,12 @@ internal sealed partial class ManifestCache
                     Class = ReadOptional(reader),
                     TimeoutMs = reader.ReadInt32(),
                     Stdin = reader.ReadBoolean(),
+                    Mode = ReadOptional(reader),
+                    WakeCommand = ReadArray(reader, r => r.ReadString()),
+                    Shell = reader.ReadBoolean(),
+                    ConfirmTimeoutMs = reader.ReadInt32(),
+                    ResultTimeoutMs = reader.ReadInt32(),
+                    WakeRetryMs = ReadArray(reader, r => r.ReadInt32()),
                 },
                 Security = new SecuritySpec
                 {
@@ -83,6 +89,12 @@ internal sealed partial class ManifestCache
             WriteOptional(writer, m.Runtime.Class);
             writer.Write(m.Runtime.TimeoutMs);
             writer.Write(m.Runtime.Stdin);
+            WriteOptional(writer, m.Runtime.Mode);
+            WriteArray(writer, m.Runtime.WakeCommand, (w, a) => w.Write(a));
+            writer.Write(m.Runtime.Shell);
+            writer.Write(m.Runtime.ConfirmTimeoutMs);
+            writer.Write(m.Runtime.ResultTimeoutMs);
+            WriteArray(writer, m.Runtime.WakeRetryMs, (w, a) => w.Write(a));
             writer.Write(m.Security.Tier);
             WriteArray(writer, m.Security.Env, (w, e) => w.Write(e));
             writer.Write(m.Security.Resources.MaxStdoutKib);

@@ -155,14 +155,18 @@ internal sealed class ManifestLoader
         var directory = Path.GetDirectoryName(path) ?? ".";
         var handler = manifest.Runtime.Handler;
         var handlerPath = Path.GetFullPath(Path.Combine(directory, handler));
-        var handlerProblem = HandlerPath.Check(directory, handler);
-        if (handlerProblem is { } refused)
+        if (manifest.Runtime.IsTask)
+        {
+            problems.AddRange(CheckWake(directory, manifest.Runtime, at));
+        }
+        else if (HandlerPath.Check(directory, handler) is { } refused)
         {
             problems.Add(at("runtime.handler", refused.Rule, refused.Message));
         }
 
         var kind = manifest.Runtime.Kind switch
         {
+            _ when manifest.Runtime.IsTask => HandlerKind.Task,
             "plugin" => HandlerKind.Plugin,
             "script" => HandlerKind.Script,
             _ => handler.EndsWith(".dll", StringComparison.OrdinalIgnoreCase) ? HandlerKind.Plugin : HandlerKind.Script,
@@ -216,6 +220,28 @@ internal sealed class ManifestLoader
             Triggers = triggers,
         };
         return new ManifestLoadResult(command, notes);
+    }
+
+    // A task's wake program follows the handler rules: a relative path stays inside the manifest's folder, a bare
+    // name (or an absolute path directly in a PATH folder) is an interpreter. A shell line is the manifest's explicit choice (runtime.shell).
+    private static IEnumerable<ManifestProblem> CheckWake(string directory, RuntimeSpec runtime, Func<string, string, string, ManifestProblem> at)
+    {
+        if (runtime.WakeCommand is not [var program, ..] || runtime.Shell)
+        {
+            yield break;
+        }
+
+        if (program.Contains('/', StringComparison.Ordinal) && !Path.IsPathRooted(program))
+        {
+            if (HandlerPath.Check(directory, program) is { } refused)
+            {
+                yield return at("runtime.wake_command", refused.Rule, refused.Message);
+            }
+        }
+        else if (ExecutableLookup.RefuseInterpreter(program) is { } reason)
+        {
+            yield return at("runtime.wake_command", "interpreter", reason);
+        }
     }
 
     // Compiles the pattern (apart from Resolve, so that a cached load never touches the regex engine).

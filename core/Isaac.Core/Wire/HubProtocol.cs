@@ -34,6 +34,9 @@ public sealed record CommandRecord
     public required DateTimeOffset UpdatedAt { get; init; }
     public bool TargetOnline { get; init; }
 
+    /// <summary>A task's lifecycle phase while it runs (<see cref="TaskPhase"/>); null for every other command. <see cref="UpdatedAt"/> is when it began.</summary>
+    public string? Phase { get; init; }
+
     /// <summary>True when the hub had this unique key already and returned the first record.</summary>
     public bool Repeated { get; init; }
 
@@ -46,7 +49,22 @@ public sealed record CommandRecord
         TargetOnline = TargetOnline,
         Result = Result,
         Error = Error,
+        Phase = Phase,
+        Since = UpdatedAt,
     };
+}
+
+/// <summary>
+/// Where a task command is while it runs (docs/tasks.md): its agent wakes it, waits for its confirmation, then watches
+/// for its result. Reported in a <c>running</c> message's <see cref="AgentMessage.Phase"/>; the status stays running.
+/// </summary>
+public static class TaskPhase
+{
+    public const string Waking = "waking";
+    public const string Confirming = "waking_confirmation";
+    public const string Working = "working";
+
+    public static bool IsKnown(string? phase) => phase is Waking or Confirming or Working;
 }
 
 /// <summary>Statuses of a routed command, in the order they happen (DESIGN §6).</summary>
@@ -92,6 +110,9 @@ public sealed record AgentMessage
     public int? HeartbeatMs { get; init; }
     public CommandResponse? Result { get; init; }
     public string? Reason { get; init; }
+
+    /// <summary>In running, for a task: the phase it entered (<see cref="TaskPhase"/>). A hub that predates tasks ignores it.</summary>
+    public string? Phase { get; init; }
 
     /// <summary>In hello: the assignments the agent holds and has not finished, so the hub knows they take its capacity.</summary>
     public IReadOnlyList<string>? Holding { get; init; }

@@ -27,6 +27,7 @@ internal static class HubRows
             Seq = reader["seq"] is DBNull ? 0 : Convert.ToInt64(reader["seq"], CultureInfo.InvariantCulture),
             Parallel = reader["parallel"] is not DBNull && Convert.ToInt64(reader["parallel"], CultureInfo.InvariantCulture) != 0,
             Error = reader["error"] as string,
+            Phase = reader["phase"] as string,
             CreatedAt = Time((string)reader["created_at"]),
             UpdatedAt = Time((string)reader["updated_at"]),
         };
@@ -51,9 +52,13 @@ internal static class HubRows
         FROM devices d ORDER BY d.name;
         """;
 
-    /// <summary>Moves a command on, never back, and never out of a final state (both engines, same statement but for parameter marks).</summary>
+    /// <summary>
+    /// Moves a command on, never back, and never out of a final state (both engines, same statement but for parameter
+    /// marks). A task's phase is kept while it runs (a phase-less "running" repeat does not clear it) and cleared at its end.
+    /// </summary>
     public static string AdvanceSql(char mark) => $"""
-        UPDATE commands SET status = {mark}status, result = COALESCE({mark}result, result), error = COALESCE({mark}error, error), updated_at = {mark}now
+        UPDATE commands SET status = {mark}status, result = COALESCE({mark}result, result), error = COALESCE({mark}error, error),
+            phase = CASE WHEN {mark}status = 'running' THEN COALESCE({mark}phase, phase) END, updated_at = {mark}now
         WHERE id = {mark}id AND target = {mark}target AND status NOT IN ('completed', 'failed', 'rejected', 'in_doubt')
           AND (CASE status WHEN 'accepted' THEN 0 WHEN 'assigned' THEN 1 WHEN 'device_accepted' THEN 2 WHEN 'running' THEN 3 ELSE 4 END)
            <= (CASE {mark}status WHEN 'accepted' THEN 0 WHEN 'assigned' THEN 1 WHEN 'device_accepted' THEN 2 WHEN 'running' THEN 3 ELSE 4 END);
@@ -69,7 +74,7 @@ internal static class HubRows
     /// Applies reports in order through the engine's own statements: a rejection whose reason starts with "busy"
     /// puts the command back to waiting; everything else moves it on. Returns the ids whose record changed.
     /// </summary>
-    public static List<string> Apply(IReadOnlyList<AgentMessage> reports, Func<string, bool> requeue, Func<string, string, CommandResponse?, string?, bool> advance)
+    public static List<string> Apply(IReadOnlyList<AgentMessage> reports, Func<string, bool> requeue, Func<string, string, CommandResponse?, string?, string?, bool> advance)
     {
         var changed = new List<string>();
         foreach (var report in reports)
@@ -78,12 +83,12 @@ internal static class HubRows
             var moved = report switch
             {
                 { Type: "rejected", Reason: { } reason } when HubStore.IsBusy(reason) => requeue(id),
-                { Type: "accepted" } => advance(id, RoutedStatus.DeviceAccepted, null, null),
-                { Type: "running" } => advance(id, RoutedStatus.Running, null, null),
-                { Type: "rejected" } => advance(id, RoutedStatus.Rejected, null, report.Reason ?? "rejected by the device"),
-                { Type: "completed" } => advance(id, RoutedStatus.Completed, report.Result ?? new CommandResponse(), null),
-                { Type: "failed" } => advance(id, RoutedStatus.Failed, report.Result, report.Reason ?? "failed on the device"),
-                { Type: "in_doubt" } => advance(id, RoutedStatus.InDoubt, null, report.Reason ?? "interrupted while running; it may or may not have had its effect"),
+                { Type: "accepted" } => advance(id, RoutedStatus.DeviceAccepted, null, null, null),
+                { Type: "running" } => advance(id, RoutedStatus.Running, null, null, TaskPhase.IsKnown(report.Phase) ? report.Phase : null),
+                { Type: "rejected" } => advance(id, RoutedStatus.Rejected, null, report.Reason ?? "rejected by the device", null),
+                { Type: "completed" } => advance(id, RoutedStatus.Completed, report.Result ?? new CommandResponse(), null, null),
+                { Type: "failed" } => advance(id, RoutedStatus.Failed, report.Result, report.Reason ?? "failed on the device", null),
+                { Type: "in_doubt" } => advance(id, RoutedStatus.InDoubt, null, report.Reason ?? "interrupted while running; it may or may not have had its effect", null),
                 _ => false,
             };
             if (moved)
