@@ -36,6 +36,9 @@ public sealed record RouteOutcome
 
     /// <summary>Older commands for the same device that were still waiting when it was queued; they run first.</summary>
     public int Ahead { get; init; }
+
+    /// <summary>The command is a long-running task: its result comes later, through the result inbox (docs/tasks.md).</summary>
+    public bool IsTask { get; init; }
 }
 
 /// <summary>A command routed through the hub, with its state and, when finished, its result.</summary>

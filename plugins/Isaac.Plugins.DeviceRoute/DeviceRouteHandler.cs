@@ -40,6 +40,11 @@ public sealed class DeviceRouteHandler : ICommandHandler
                 Meta = new Dictionary<string, string> { ["queued_id"] = id.ToString(System.Globalization.CultureInfo.InvariantCulture), ["device"] = device, ["reason"] = outcome.Reason ?? "" },
             },
             { Status: RouteStatus.Accepted, Command: { IsFinished: true } done } => Present(device, done),
+            { Status: RouteStatus.Accepted, Command: { Status: "device_accepted" or "running" } task } when task.Phase is not null || outcome.IsTask => new CommandResponse
+            {
+                Stdout = $"task #{task.Id} accepted by {device}{(task.Phase is { } phase ? $" ({phase})" : "")}; its result will be shown when it arrives (/queue results).\n",
+                Meta = new Dictionary<string, string> { ["hub_id"] = task.Id, ["device"] = device, ["task"] = "true" },
+            },
             { Status: RouteStatus.Accepted, Command: { TargetOnline: false } waiting } => new CommandResponse
             {
                 Stdout = $"Delivered to the hub; {device} is offline and runs it when it connects. Its result will be shown when it arrives (/queue results).\n",

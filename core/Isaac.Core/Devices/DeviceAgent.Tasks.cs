@@ -87,10 +87,11 @@ public sealed partial class DeviceAgent
                     task = Save(task with { State = TaskPhase.Working, DueAt = _time.GetUtcNow() + Ms(runtime.ResultTimeoutMs) });
                     break;
                 default:
-                    Phase(task);
                     if (!resumed)
                     {
-                        // Confirmed: the device goes on with its next commands while this one works.
+                        // Confirmed: the device goes on with its next commands while this one works. (A resumed task's
+                        // phase is said on each connection.)
+                        Phase(task);
                         Watch(task, command, request);
                         return null;
                     }

@@ -159,6 +159,11 @@ internal sealed class ManifestLoader
         {
             problems.AddRange(CheckWake(directory, manifest.Runtime, at));
         }
+        else if (handler.Length == 0)
+        {
+            // The schema says so too (if/else on runtime.mode), but the validator Isaac uses ignores conditionals.
+            problems.Add(at("runtime", "schema:property-required", "'runtime.handler' is required (unless runtime.mode is task)"));
+        }
         else if (HandlerPath.Check(directory, handler) is { } refused)
         {
             problems.Add(at("runtime.handler", refused.Rule, refused.Message));

@@ -23,6 +23,11 @@ internal sealed class DeviceRouter(CommandCatalog catalog, CommandQueue queue, H
     private static readonly TimeSpan _otherDrainerWait = TimeSpan.FromSeconds(3);
     private static readonly TimeSpan _pollInterval = TimeSpan.FromMilliseconds(50);
 
+    // How long a routed task waits for its device to take it before the person is told it is on its way.
+    private static readonly TimeSpan _taskAcceptanceWait = TimeSpan.FromSeconds(3);
+
+    private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
+
     private readonly TimeProvider _time = time ?? TimeProvider.System;
 
     public async Task<RouteOutcome> RouteAsync(RouteRequest request, CancellationToken cancellationToken = default)
@@ -77,7 +82,7 @@ internal sealed class DeviceRouter(CommandCatalog catalog, CommandQueue queue, H
         switch (state)
         {
             case { Status: "done", HubId: { } hubId }:
-                return await ResultAsync(request, hubId, cancellationToken).ConfigureAwait(false);
+                return await ResultAsync(request, hubId, known?.Kind == HandlerKind.Task, cancellationToken).ConfigureAwait(false);
             case { Status: "dead" }:
                 return new RouteOutcome { Status = RouteStatus.Rejected, Reason = state.Error ?? "the hub refused it", QueuedId = id };
             case { Status: "gone" }:
@@ -146,12 +151,22 @@ internal sealed class DeviceRouter(CommandCatalog catalog, CommandQueue queue, H
     public Task<RoutedCommand?> WaitAsync(string id, TimeSpan timeout, CancellationToken cancellationToken = default) =>
         hub?.WaitAsync(id, timeout, cancellationToken) ?? Task.FromResult<RoutedCommand?>(null);
 
-    private async Task<RouteOutcome> ResultAsync(RouteRequest request, string hubId, CancellationToken cancellationToken)
+    private async Task<RouteOutcome> ResultAsync(RouteRequest request, string hubId, bool task, CancellationToken cancellationToken)
     {
         // Waiting makes sense only for a device that is there to run it; an offline one gets it when it connects.
+        // A task's result may be hours away: the person waits only for the device to take it (docs/tasks.md).
         var current = await WaitAsync(hubId, TimeSpan.Zero, cancellationToken).ConfigureAwait(false);
-        var wait = request.Deadline is { } deadline ? deadline - _time.GetUtcNow() : TimeSpan.Zero;
-        if (current is { TargetOnline: true, IsFinished: false } && wait > TimeSpan.Zero)
+        var deadline = request.Deadline ?? _time.GetUtcNow();
+        if (task)
+        {
+            deadline = Min(deadline, _time.GetUtcNow() + _taskAcceptanceWait);
+            while (current is { TargetOnline: true, IsFinished: false, Status: RoutedStatus.Accepted or RoutedStatus.Assigned } && _time.GetUtcNow() < deadline)
+            {
+                await Task.Delay(_pollInterval, _time, cancellationToken).ConfigureAwait(false);
+                current = await WaitAsync(hubId, TimeSpan.Zero, cancellationToken).ConfigureAwait(false) ?? current;
+            }
+        }
+        else if (current is { TargetOnline: true, IsFinished: false } && deadline - _time.GetUtcNow() is { } wait && wait > TimeSpan.Zero)
         {
             current = await WaitAsync(hubId, wait, cancellationToken).ConfigureAwait(false) ?? current;
         }
@@ -164,7 +179,7 @@ internal sealed class DeviceRouter(CommandCatalog catalog, CommandQueue queue, H
             await queue.MarkShownAsync(hubId, cancellationToken).ConfigureAwait(false);
         }
 
-        return new RouteOutcome { Status = RouteStatus.Accepted, Command = current };
+        return new RouteOutcome { Status = RouteStatus.Accepted, Command = current, IsTask = task };
     }
 
     // Until another process's drain delivers it, it fails, or the wait is over.
