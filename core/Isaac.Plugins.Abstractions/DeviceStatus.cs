@@ -18,6 +18,12 @@ public sealed record DeviceStatus
     /// <summary>Commands the device has taken and not finished.</summary>
     public int InFlight { get; init; }
 
+    /// <summary>Long-running task commands among <see cref="InFlight"/> (waking, waiting for confirmation, or working).</summary>
+    public int Tasks { get; init; }
+
+    /// <summary>When the oldest of those tasks entered its current phase; null without tasks.</summary>
+    public DateTimeOffset? OldestTaskSince { get; init; }
+
     /// <summary>Commands for the device still in this device's queue.</summary>
     public int WaitingHere { get; init; }
 }

@@ -35,7 +35,7 @@ public sealed class DevicesHandler : ICommandHandler
             Stdout = note,
             Table = new ResponseTable
             {
-                Columns = ["Device", "State", "Waiting here", "Queued at hub", "Running"],
+                Columns = ["Device", "State", "Waiting here", "Queued at hub", "Running", "Tasks"],
                 Rows = list.Devices.Select(d => (IReadOnlyList<string>)
                 [
                     d.Name,
@@ -43,6 +43,7 @@ public sealed class DevicesHandler : ICommandHandler
                     Count(d.WaitingHere),
                     list.Live ? Count(d.QueuedAtHub) : "?",
                     list.Live ? Count(d.InFlight) : "?",
+                    !list.Live ? "?" : d.OldestTaskSince is { } since ? $"{Count(d.Tasks)}, oldest {Ago(now - since)} in its phase" : Count(d.Tasks),
                 ]).ToList(),
             },
         };

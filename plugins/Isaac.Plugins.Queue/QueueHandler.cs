@@ -88,7 +88,8 @@ public sealed class QueueHandler : ICommandHandler
             return CommandResponse.Ok("No routed commands waiting for results");
         }
 
-        var rows = routed.Select(r => (IReadOnlyList<string>)[r.Id[..Math.Min(8, r.Id.Length)], r.Target, r.Text, r.Status, FirstLine(r)]).ToList();
+        var now = DateTimeOffset.UtcNow;
+        var rows = routed.Select(r => (IReadOnlyList<string>)[r.Id[..Math.Min(8, r.Id.Length)], r.Target, r.Text, State(r, now), FirstLine(r)]).ToList();
         return new CommandResponse { Table = new ResponseTable { Columns = ["ID", "Device", "Command", "Status", "Result"], Rows = rows } };
     }
 
@@ -115,18 +116,33 @@ public sealed class QueueHandler : ICommandHandler
             return routed;
         }
 
-        var changed = false;
+        // A task's phase is the hub's to tell (it is not kept here): the live records are shown as they are.
+        var live = new Dictionary<string, RoutedCommand>(StringComparer.Ordinal);
         foreach (var open in routed.Where(r => !r.IsFinished))
         {
-            if (await hub.WaitAsync(open.Id, TimeSpan.Zero, cancellationToken) is { } current && current.Status != open.Status)
+            if (await hub.WaitAsync(open.Id, TimeSpan.Zero, cancellationToken) is { } current)
             {
-                await queue.TrackRoutedAsync(current, cancellationToken);
-                changed = true;
+                live[open.Id] = current;
+                if (current.Status != open.Status)
+                {
+                    await queue.TrackRoutedAsync(current, cancellationToken);
+                }
             }
         }
 
-        return changed ? await queue.ListRoutedAsync(ListLimit, cancellationToken) : routed;
+        return live.Count == 0 ? routed : [.. routed.Select(r => live.TryGetValue(r.Id, out var current) ? current : r)];
     }
+
+    // A task in flight shows its phase and how long it has been in it, for example "running: working for 12m".
+    private static string State(RoutedCommand routed, DateTimeOffset now) =>
+        routed is { IsFinished: false, Phase: { } phase }
+            ? $"{routed.Status}: {phase}{(routed.Since is { } since ? $" for {Ago(now - since)}" : "")}"
+            : routed.Status;
+
+    private static string Ago(TimeSpan span) =>
+        span.TotalSeconds < 60 ? $"{Math.Max(0, (int)span.TotalSeconds)}s"
+        : span.TotalMinutes < 60 ? $"{(int)span.TotalMinutes}m"
+        : $"{(int)span.TotalHours}h {span.Minutes}m";
 
     private static string FirstLine(RoutedCommand routed)
     {

@@ -144,6 +144,8 @@ internal sealed class DeviceRouter(CommandCatalog catalog, CommandQueue queue, H
                 LastSeen = record?.LastSeen,
                 QueuedAtHub = record?.Queued ?? 0,
                 InFlight = record?.InFlight ?? 0,
+                Tasks = record?.Tasks ?? 0,
+                OldestTaskSince = record?.OldestTaskSince,
                 WaitingHere = waiting.GetValueOrDefault(name),
             };
         }).ToList();

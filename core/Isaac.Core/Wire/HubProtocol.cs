@@ -179,6 +179,12 @@ public sealed record DeviceRecord
 
     /// <summary>Commands the device has taken and not finished (device_accepted or running).</summary>
     public int InFlight { get; init; }
+
+    /// <summary>Task commands among <see cref="InFlight"/> in one of their phases (docs/tasks.md).</summary>
+    public int Tasks { get; init; }
+
+    /// <summary>When the oldest of those tasks entered its current phase; null without tasks.</summary>
+    public DateTimeOffset? OldestTaskSince { get; init; }
 }
 
 /// <summary>The hub's last device list, kept by a sender for when the hub cannot be reached (not on the wire).</summary>

@@ -33,13 +33,15 @@ internal static class HubRows
         };
     }
 
-    /// <summary>One row of the devices query: name, last_seen, queued, in flight.</summary>
+    /// <summary>One row of the devices query: name, last_seen, queued, in flight, tasks, oldest task's phase start.</summary>
     public static DeviceRecord Device(IDataRecord reader) => new()
     {
         Name = reader.GetString(0),
         LastSeen = reader.IsDBNull(1) ? null : Time(reader.GetString(1)),
         Queued = Convert.ToInt32(reader.GetValue(2), CultureInfo.InvariantCulture),
         InFlight = Convert.ToInt32(reader.GetValue(3), CultureInfo.InvariantCulture),
+        Tasks = Convert.ToInt32(reader.GetValue(4), CultureInfo.InvariantCulture),
+        OldestTaskSince = reader.IsDBNull(5) ? null : Time(reader.GetString(5)),
     };
 
     public static HistoryEntry History(IDataRecord reader) =>
@@ -48,7 +50,9 @@ internal static class HubRows
     public const string DevicesSql = """
         SELECT d.name, d.last_seen,
                (SELECT COUNT(*) FROM commands c WHERE c.target = d.name AND c.status IN ('accepted', 'assigned')),
-               (SELECT COUNT(*) FROM commands c WHERE c.target = d.name AND c.status IN ('device_accepted', 'running'))
+               (SELECT COUNT(*) FROM commands c WHERE c.target = d.name AND c.status IN ('device_accepted', 'running')),
+               (SELECT COUNT(*) FROM commands c WHERE c.target = d.name AND c.status = 'running' AND c.phase IS NOT NULL),
+               (SELECT MIN(c.updated_at) FROM commands c WHERE c.target = d.name AND c.status = 'running' AND c.phase IS NOT NULL)
         FROM devices d ORDER BY d.name;
         """;
 
