@@ -69,13 +69,15 @@ public sealed partial class DeviceAgent
                     }
 
                     var retries = runtime.WakeRetryMs;
-                    _logger.LogWarning("Waking task #{Id} failed (attempt {Attempt} of {Attempts}): {Problem}", task.Id, task.Attempts, retries.Length + 1, problem);
                     if (task.Attempts > retries.Length)
                     {
                         return TaskFailed(task.Id, $"wake_failed_after_{retries.Length}_attempts: {problem}");
                     }
 
-                    task = Save(task with { WakeRunning = false, DueAt = _time.GetUtcNow() + Ms(retries[task.Attempts - 1]) });
+                    var pause = Ms(retries[task.Attempts - 1]);
+                    _logger.LogWarning("Waking task #{Id} failed (attempt {Attempt} of {Attempts}): {Problem}; next attempt in {Pause} s",
+                        task.Id, task.Attempts, retries.Length + 1, problem, pause.TotalSeconds);
+                    task = Save(task with { WakeRunning = false, DueAt = _time.GetUtcNow() + pause });
                     break;
                 case TaskPhase.Confirming:
                     Phase(task);

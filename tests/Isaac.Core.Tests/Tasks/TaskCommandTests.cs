@@ -165,16 +165,18 @@ public sealed class TaskCommandTests : IDisposable
     }
 
     [Theory(Timeout = 180_000)]
+    [InlineData("waking")]
     [InlineData("waking_confirmation")]
     [InlineData("working")]
     public async Task An_agent_killed_mid_task_resumes_it_without_waking_it_again(string killedIn)
     {
-        // Arrange: a long confirmation window, so that the kill can land while it waits.
-        AddTask(killedIn == "working" ? "ok" : "never-confirm", confirmMs: killedIn == "working" ? 30_000 : 4_000);
+        // Arrange: killed while the wake runs (it hangs), while the confirmation is awaited (4 s), or while it works.
+        AddTask(killedIn switch { "working" => "ok", "waking" => "hang", _ => "never-confirm" }, confirmMs: killedIn == "working" ? 30_000 : 4_000);
         await using var hub = new ScriptedHub();
         var first = await ConnectAsync(hub);
         await first.AssignAsync("t1", seq: 1, text: "/job resumed");
         await PhaseAsync(first, "t1", killedIn);
+        await AgentHarness.WaitUntilAsync(() => Wakes("t1") == 1, "the wake ran", TimeSpan.FromSeconds(60));
 
         // Act: SIGKILL, then (for a working task) the result arrives while no agent runs.
         IsaacProcess.KillAll(_processes);
