@@ -222,10 +222,11 @@ public sealed partial class DeviceAgent
 
     private async Task StopRunningAsync()
     {
+        await StopWatchesAsync().ConfigureAwait(false);
         Task[] running;
         lock (_gate)
         {
-            running = [.. _tasks.Values, .. _watches.Values];
+            running = [.. _tasks.Values];
         }
 
         await Task.WhenAll(running).ConfigureAwait(false);

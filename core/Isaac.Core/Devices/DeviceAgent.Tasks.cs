@@ -23,6 +23,9 @@ public sealed partial class DeviceAgent
 
     private readonly Dictionary<string, Task> _watches = new(StringComparer.Ordinal);
 
+    // Ends the background watches of one serving session (shutdown, or a failure that starts serving over).
+    private CancellationTokenSource _watching = new();
+
     /// <summary>Starts a task the dispatcher checked and bound: stores it, wakes it and waits for its confirmation; null once it works in the background.</summary>
     private async Task<RunResult?> BeginTaskAsync(Assignment assignment, TaskStart start, CancellationToken cancellationToken)
     {
@@ -140,7 +143,8 @@ public sealed partial class DeviceAgent
     {
         lock (_gate)
         {
-            if (_shutdown.IsCancellationRequested || _watches.ContainsKey(task.Id))
+            var stop = _watching.Token;
+            if (stop.IsCancellationRequested || _watches.ContainsKey(task.Id))
             {
                 return;
             }
@@ -149,14 +153,14 @@ public sealed partial class DeviceAgent
             {
                 try
                 {
-                    var finished = await DriveTaskAsync(task, command, request, resumed: true, _shutdown.Token).ConfigureAwait(false);
+                    var finished = await DriveTaskAsync(task, command, request, resumed: true, stop).ConfigureAwait(false);
                     if (finished is not null)
                     {
                         Pump(finished);
-                        await ReportStoredAsync(task.Id, _shutdown.Token).ConfigureAwait(false);
+                        await ReportStoredAsync(task.Id, stop).ConfigureAwait(false);
                     }
                 }
-                catch (OperationCanceledException) when (_shutdown.IsCancellationRequested)
+                catch (OperationCanceledException) when (stop.IsCancellationRequested)
                 {
                     // Stopping: the task stays as stored and the next server of this device resumes it.
                 }
@@ -171,7 +175,25 @@ public sealed partial class DeviceAgent
                         _watches.Remove(task.Id);
                     }
                 }
-            });
+            }, CancellationToken.None);
+        }
+    }
+
+    /// <summary>Stops the background watches (their tasks stay as stored) and readies a new set for the next serving session.</summary>
+    private async Task StopWatchesAsync()
+    {
+        Task[] watches;
+        lock (_gate)
+        {
+            _watching.Cancel();
+            watches = [.. _watches.Values];
+        }
+
+        await Task.WhenAll(watches).ConfigureAwait(false);
+        lock (_gate)
+        {
+            _watching.Dispose();
+            _watching = new CancellationTokenSource();
         }
     }
 
@@ -278,6 +300,12 @@ public sealed partial class DeviceAgent
             : (runtime.WakeCommand[0], runtime.WakeCommand[1..].Select(a => Expand(a, variables)).ToArray());
         if (!runtime.Shell && program.Contains('/', StringComparison.Ordinal) && !Path.IsPathRooted(program))
         {
+            // Checked again now, as a handler is before each run: a link swapped in since the load must not lead out.
+            if (HandlerPath.Check(command.Directory, program) is { } refused)
+            {
+                return refused.Message;
+            }
+
             program = Path.GetFullPath(Path.Combine(command.Directory, program));
         }
 

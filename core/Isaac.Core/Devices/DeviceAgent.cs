@@ -101,6 +101,7 @@ public sealed partial class DeviceAgent : IAsyncDisposable
         }
 
         _state.Dispose();
+        _watching.Dispose();
         _notices.OnCompleted();
         _notices.Dispose();
         _shutdown.Dispose();
