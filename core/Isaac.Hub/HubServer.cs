@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Isaac.Core.Internal;
 using Isaac.Core.Wire;
 using Isaac.Plugins;
 using Microsoft.AspNetCore.Builder;
@@ -389,6 +390,14 @@ public static class HubServer
     /// <summary>Starts listening; an address that is malformed, taken or not this machine's is a <see cref="HubStartException"/> naming it.</summary>
     public static async Task StartAsync(WebApplication app, HubOptions options, CancellationToken cancellationToken = default)
     {
+        // hub.db keeps one hub's state and its presence lives in that hub's memory: a second hub on the same folder
+        // would serve devices the first one cannot see. Several hubs share a PostgreSQL store instead.
+        if (options.Store is not { Length: > 0 })
+        {
+            var held = FileLock.TryAcquire(Path.Combine(options.DataDirectory, "hub.lock")) ?? throw HubStartException.DataInUse(options.DataDirectory);
+            app.Lifetime.ApplicationStopped.Register(held.Dispose);
+        }
+
         try
         {
             await app.StartAsync(cancellationToken).ConfigureAwait(false);

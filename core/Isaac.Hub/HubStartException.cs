@@ -6,7 +6,7 @@ namespace Isaac.Hub;
 /// <summary>The hub could not start listening; the message says which address and why, in one line.</summary>
 public sealed partial class HubStartException : Exception
 {
-    private HubStartException(string message, Exception inner) : base(message, inner)
+    private HubStartException(string message, Exception? inner) : base(message, inner)
     {
     }
 
@@ -22,6 +22,9 @@ public sealed partial class HubStartException : Exception
             _ => $"the hub cannot listen on {address?.ToString() ?? urls}: {(socket?.Message ?? ex.Message).TrimEnd('.')}.",
         }, ex);
     }
+
+    internal static HubStartException DataInUse(string directory) =>
+        new($"another isaac hub already serves the data folder {directory}; stop it first, or run several hubs on one PostgreSQL store (--store; see docs/scale-out.md).", null);
 
     [GeneratedRegex(@"address (\S+?):? ", RegexOptions.IgnoreCase)]
     private static partial Regex BoundAddress();

@@ -71,6 +71,20 @@ public sealed partial class MessageTests
         AssertOneLine(run, $"port {port} on 127.0.0.1 is already in use");
     }
 
+    [Fact(Timeout = 60_000)]
+    public async Task A_second_hub_on_the_same_sqlite_data_folder_is_refused_in_one_line()
+    {
+        // Arrange
+        using var hub = new HubHarness();
+        await hub.StartHubAsync();
+
+        // Act
+        var run = await IsaacProcess.RunAsync(hub.HubHome(1), "hub", "--urls", "http://127.0.0.1:0", "--data", hub.HubData);
+
+        // Assert
+        AssertOneLine(run, $"another isaac hub already serves the data folder {hub.HubData}; stop it first, or run several hubs on one PostgreSQL store");
+    }
+
     public static TheoryData<string[], string?, string> UserErrors() => new()
     {
         { ["hub", "--urls", "foo"], null, "'foo' is not an address the hub can listen on" },
