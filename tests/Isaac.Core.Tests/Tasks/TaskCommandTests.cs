@@ -24,29 +24,10 @@ public sealed class TaskCommandTests : IDisposable
 
     private string Results => _home.Combine("tasks", "job");
 
-    private int Wakes(string id, string name = "job") =>
-        _home.Combine("tasks", name, "wakes.log") is var log && File.Exists(log) ? File.ReadAllLines(log).Count(l => l == id) : 0;
+    private int Wakes(string id, string name = "job") => TaskFixture.Wakes(_home.Path, id, name);
 
-    private void AddTask(string mode, int confirmMs = 30_000, int resultMs = 600_000, string name = "job")
-    {
-        var folder = _home.Combine("commands", name);
-        Directory.CreateDirectory(folder);
-        File.Copy(Path.Combine(Fixtures.RepoRoot, "tests", "fixtures", "task_runner.py"), Path.Combine(folder, "task_runner.py"));
-        File.WriteAllText(Path.Combine(folder, "command.yaml"), $"""
-            version: "1.0"
-            command:
-              name: {name}
-            runtime:
-              mode: task
-              wake_command: ["python3", "task_runner.py", "{mode}", "${"{"}TASK_ID{"}"}", "${"{"}RESULTS_DIR{"}"}", "${"{"}TASK_JSON{"}"}"]
-              timeout_ms: 20000
-              confirm_timeout_ms: {confirmMs}
-              result_timeout_ms: {resultMs}
-              wake_retry_ms: [100, 200, 300]
-            security:
-              tier: 1
-            """);
-    }
+    private void AddTask(string mode, int confirmMs = 30_000, int resultMs = 600_000, string name = "job") =>
+        TaskFixture.Add(_home.Path, mode, name, $"confirm_timeout_ms: {confirmMs}\nresult_timeout_ms: {resultMs}\nwake_retry_ms: [100, 200, 300]");
 
     private Process StartAgent(ScriptedHub hub)
     {

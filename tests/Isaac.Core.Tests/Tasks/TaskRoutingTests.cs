@@ -10,31 +10,13 @@ public sealed partial class TaskRoutingTests : IDisposable
 
     public void Dispose() => _hub.Dispose();
 
-    private void AddTask(string device)
-    {
-        var folder = Path.Combine(_hub.Home(device), "commands", "job");
-        Directory.CreateDirectory(folder);
-        File.Copy(Path.Combine(Fixtures.RepoRoot, "tests", "fixtures", "task_runner.py"), Path.Combine(folder, "task_runner.py"));
-        File.WriteAllText(Path.Combine(folder, "command.yaml"), """
-            version: "1.0"
-            command:
-              name: job
-            runtime:
-              mode: task
-              wake_command: ["python3", "task_runner.py", "ok", "${TASK_ID}", "${RESULTS_DIR}", "${TASK_JSON}"]
-              timeout_ms: 20000
-            security:
-              tier: 1
-            """);
-    }
-
     [Fact(Timeout = 180_000)]
     public async Task A_routed_task_is_accepted_at_once_shown_in_flight_and_its_result_reaches_a_shell_opened_later()
     {
         // Arrange: the sender knows the command too, so it knows not to wait for the result.
         await _hub.AddDevicesAsync("desktop", "laptop2");
-        AddTask("desktop");
-        AddTask("laptop2");
+        TaskFixture.Add(_hub.Home("desktop"), "ok");
+        TaskFixture.Add(_hub.Home("laptop2"), "ok");
         await _hub.StartHubAsync();
         _hub.StartAgent("laptop2");
         while (!(await _hub.RunAsync("desktop", "/devices")).Stdout.Contains("online", StringComparison.Ordinal))

@@ -13,24 +13,13 @@ public sealed class TaskScheduleTests : IDisposable
 
     public void Dispose() => _home.Dispose();
 
-    private int Wakes => _home.Combine("tasks", "job", "wakes.log") is var log && File.Exists(log) ? File.ReadAllLines(log).Length : 0;
+    private int Wakes => TaskFixture.Wakes(_home.Path, "t1");
 
     [Fact(Timeout = 120_000)]
     public async Task A_wake_that_fails_twice_is_retried_after_5_then_15_seconds_and_the_task_then_works()
     {
         // Arrange: the default schedule (5 s, 15 s, 30 s); the first two wakes fail.
-        var folder = _home.Combine("commands", "job");
-        Directory.CreateDirectory(folder);
-        File.Copy(Path.Combine(Fixtures.RepoRoot, "tests", "fixtures", "task_runner.py"), Path.Combine(folder, "task_runner.py"));
-        File.WriteAllText(Path.Combine(folder, "command.yaml"), """
-            version: "1.0"
-            command:
-              name: job
-            runtime:
-              mode: task
-              wake_command: ["python3", "task_runner.py", "fail-2", "${TASK_ID}", "${RESULTS_DIR}", "${TASK_JSON}"]
-              timeout_ms: 20000
-            """);
+        TaskFixture.Add(_home.Path, "fail-2");
         var catalog = await TestManifests.CatalogAsync(_home.Combine("commands"));
         var dispatcher = Some.Dispatcher(catalog, new PluginCatalog());
         var time = new FakeTimeProvider();
