@@ -32,6 +32,9 @@ internal sealed class FileLogging : ILoggerFactory
     {
         var configuration = new LoggerConfiguration()
             .MinimumLevel.Is(verbosity == Verbosity.Verbose ? LogEventLevel.Debug : LogEventLevel.Information)
+            // ASP.NET Core says five lines per request at Information: a busy hub's log would grow by gigabytes a day,
+            // and writing them cost the hub more than routing. Its warnings and errors stay; -v shows everything.
+            .MinimumLevel.Override("Microsoft.AspNetCore", verbosity == Verbosity.Verbose ? LogEventLevel.Debug : LogEventLevel.Warning)
             .Enrich.WithProperty("Pid", Environment.ProcessId)
             .WriteTo.File(
                 Path.Combine(settings.LogsPath, "isaac-.log"),

@@ -458,10 +458,19 @@ public static class HubServer
         return int.TryParse(raw, NumberStyles.None, CultureInfo.InvariantCulture, out var ms) && ms <= MaxWaitMs ? ms : null;
     }
 
+    // A refusal is logged (a warning: someone holds a wrong or revoked token); an accepted request is not.
     private static string? Authenticate(HttpContext http, IHubStore store)
     {
         var header = http.Request.Headers.Authorization.ToString();
-        return header.StartsWith("Bearer ", StringComparison.Ordinal) ? store.Authenticate(header["Bearer ".Length..].Trim()) : null;
+        var device = header.StartsWith("Bearer ", StringComparison.Ordinal) ? store.Authenticate(header["Bearer ".Length..].Trim()) : null;
+        if (device is null)
+        {
+            http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("Isaac.Hub").LogWarning(
+                "Refused {Method} {Path} from {Remote}: {Why}", http.Request.Method, http.Request.Path.Value, http.Connection.RemoteIpAddress,
+                header.Length == 0 ? "no device token" : "the device token is not known");
+        }
+
+        return device;
     }
 
     // Bodies are read after authentication, so an unauthenticated caller learns nothing about the API.
