@@ -20,6 +20,7 @@ public sealed partial class DeviceAgent
     // How often a wait re-checks its files when the watcher says nothing (a missed event costs this, never a result).
     private static readonly TimeSpan _taskRecheck = TimeSpan.FromSeconds(1);
     private const int WakeOutputLimit = 16 * 1024;
+    private static readonly TimeSpan _wakeOutputGrace = TimeSpan.FromSeconds(2);
 
     private readonly Dictionary<string, Task> _watches = new(StringComparer.Ordinal);
 
@@ -344,7 +345,7 @@ public sealed partial class DeviceAgent
         // stopped by a closed one); only what came before the exit is used.
         _ = Drain(process.StandardOutput, new StringBuilder());
         var stderr = new StringBuilder();
-        _ = Drain(process.StandardError, stderr);
+        var stderrRead = Drain(process.StandardError, stderr);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(command.Timeout);
         try
@@ -360,6 +361,17 @@ public sealed partial class DeviceAgent
         if (process.ExitCode == 0)
         {
             return null;
+        }
+
+        // What it said before it exited may still be in the pipe: read to the end, or for a moment when a program it
+        // left running holds the pipe open.
+        try
+        {
+            await stderrRead.WaitAsync(_wakeOutputGrace, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // Said without the rest.
         }
 
         string said;
