@@ -456,6 +456,13 @@ internal sealed class TaskFiles(string folder, string id)
     {
         try
         {
+            // The same cap as a handler's stdout: a runaway result file is a failure, not something to load.
+            var limit = command.Manifest.Security.Resources.MaxStdoutKib * 1024L;
+            if (new FileInfo(ResultPath) is { Exists: true, Length: var size } && size > limit)
+            {
+                return CommandResponse.Fail($"the task's result file {ResultPath} is {size} bytes, over security.resources.max_stdout_kib ({limit / 1024} KiB)");
+            }
+
             var text = File.ReadAllText(ResultPath);
             return Envelope.Parse(command, text, "", 0);
         }
