@@ -82,6 +82,39 @@ public sealed class TaskCommandTests : IDisposable
     }
 
     [Fact(Timeout = 120_000)]
+    public async Task Without_a_wake_command_the_request_is_handed_to_a_running_program_through_the_results_folder()
+    {
+        // Arrange: self-start mode; the test plays the program that watches the folder.
+        var folder = _home.Combine("commands", "job");
+        Directory.CreateDirectory(folder);
+        File.WriteAllText(Path.Combine(folder, "command.yaml"), """
+            version: "1.0"
+            command:
+              name: job
+            runtime:
+              mode: task
+            """);
+        await using var hub = new ScriptedHub();
+        var connection = await ConnectAsync(hub);
+
+        // Act
+        await connection.AssignAsync("t1", seq: 1, text: "/job handed over");
+        var request = Path.Combine(Results, "t1.request.json");
+        await AgentHarness.WaitUntilAsync(() => File.Exists(request), "the request is in the results folder", TimeSpan.FromSeconds(60));
+        var handedOver = File.ReadAllText(request);
+        await PhaseAsync(connection, "t1", TaskPhase.Confirming);
+        File.WriteAllText(Path.Combine(Results, "t1.started"), "");
+        await PhaseAsync(connection, "t1", TaskPhase.Working);
+        File.WriteAllText(Path.Combine(Results, "t1.json"), """{"status":"success","stdout":"picked up\n"}""");
+        var completed = await connection.WaitForAsync("completed", "t1", TimeSpan.FromSeconds(60));
+
+        // Assert
+        Assert.Contains("\"text\":\"/job handed over\"", handedOver);
+        Assert.Equal("picked up\n", completed.Result?.Stdout);
+        Assert.DoesNotContain(connection.Received, m => m is { Type: "running", Phase: TaskPhase.Waking });
+    }
+
+    [Fact(Timeout = 120_000)]
     public async Task A_failed_wake_is_retried_on_its_schedule_and_the_task_fails_after_the_last_retry()
     {
         // Arrange
