@@ -58,11 +58,13 @@ internal static class HubRows
 
     /// <summary>
     /// Moves a command on, never back, and never out of a final state (both engines, same statement but for parameter
-    /// marks). A task's phase is kept while it runs (a phase-less "running" repeat does not clear it) and cleared at its end.
+    /// marks). A task's phase is kept while it runs (a phase-less "running" repeat does not clear it) and cleared at its end;
+    /// a repeat that changes nothing (an agent saying again where it is) keeps <c>updated_at</c>, the start of the phase.
     /// </summary>
     public static string AdvanceSql(char mark) => $"""
         UPDATE commands SET status = {mark}status, result = COALESCE({mark}result, result), error = COALESCE({mark}error, error),
-            phase = CASE WHEN {mark}status = 'running' THEN COALESCE({mark}phase, phase) END, updated_at = {mark}now
+            phase = CASE WHEN {mark}status = 'running' THEN COALESCE({mark}phase, phase) END,
+            updated_at = CASE WHEN status = {mark}status AND (({mark}phase IS NULL AND {mark}result IS NULL) OR phase = {mark}phase) THEN updated_at ELSE {mark}now END
         WHERE id = {mark}id AND target = {mark}target AND status NOT IN ('completed', 'failed', 'rejected', 'in_doubt')
           AND (CASE status WHEN 'accepted' THEN 0 WHEN 'assigned' THEN 1 WHEN 'device_accepted' THEN 2 WHEN 'running' THEN 3 ELSE 4 END)
            <= (CASE {mark}status WHEN 'accepted' THEN 0 WHEN 'assigned' THEN 1 WHEN 'device_accepted' THEN 2 WHEN 'running' THEN 3 ELSE 4 END);
